@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * bouncewall.h - the ABI shared by the XDP program and the agent.
+ *
+ * Fixed-width fields, explicit padding, nothing else.  Every address is kept
+ * in one 16-byte form: IPv6 as is, IPv4 mapped (::ffff:a.b.c.d), so one map
+ * serves both families.  Prefix lengths are always expressed on that 128-bit
+ * form (an IPv4 /24 is plen 96 + 24 = 120).
+ */
+#ifndef BOUNCEWALL_H
+#define BOUNCEWALL_H
+
+#include <linux/types.h>
+
+#define BW_PIN_DIR		"/sys/fs/bpf/bouncewall"
+
+/* Map names as libbpf sees them (and as they are pinned). */
+#define BW_MAP_CONFIG		"bw_config"
+#define BW_MAP_STATS		"bw_stats"
+#define BW_MAP_ALLOW		"bw_allow"
+#define BW_MAP_BLOCK		"bw_block"
+#define BW_MAP_RATE		"bw_rate"
+#define BW_MAP_EVENTS		"bw_events"
+
+#define BW_MAX_PORTS		8	/* SMTP ports the kernel knows */
+#define BW_MAX_PLENS		16	/* distinct prefix lengths per rule map */
+#define BW_RULES_MAX		(1 << 20)	/* entries per rule map */
+#define BW_RATE_MAX		(1 << 18)	/* sources rate-tracked (LRU) */
+#define BW_EVENTS_BYTES		(256 * 1024)
+
+#define BW_V4_PLEN_BASE		96	/* IPv4 /n is plen 96 + n */
+
+enum bw_mode {
+	BW_MODE_ENFORCE = 0,
+	BW_MODE_MONITOR = 1,
+};
+
+/*
+ * Key of the allow and block hash maps: a prefix length and the address
+ * masked to it.  Exact host entries are plen 128 (or 96 + 32 for IPv4).
+ * CIDR entries are looked up one hash probe per distinct prefix length in
+ * use (listed in bw_config), longest first, so the hot path never walks a
+ * trie and pays nothing for lengths nobody configured.
+ */
+struct bw_key {
+	__u32 plen;
+	__u8 addr[16];
+};
+
+enum bw_action {
+	BW_ACT_BLOCK = 1,	/* drop every packet to an SMTP port */
+	BW_ACT_THROTTLE = 2,	/* admit SYNs at throttle_rate */
+};
+
+/* Value in bw_block.  expires_ns is CLOCK_BOOTTIME (bpf_ktime_get_boot_ns);
+ * 0 means no expiry.  An expired entry is ignored by the kernel even when
+ * no agent is left to delete it. */
+struct bw_rule {
+	__u64 expires_ns;
+	__u32 action;		/* enum bw_action */
+	__u32 origin;		/* enum bw_origin: who added it */
+};
+
+enum bw_origin {
+	BW_ORIGIN_OPERATOR = 0,
+	BW_ORIGIN_SCORER = 1,
+};
+
+/* Value in bw_allow: presence is the rule; the flags are informational. */
+struct bw_allow {
+	__u64 added_ns;
+};
+
+/*
+ * Per-source rate state in bw_rate (LRU hash keyed by the source address
+ * masked to prefix_v4/prefix_v6, as a struct bw_key).  Token buckets are kept
+ * as GCRA theoretical arrival times: one word per bucket, no division on the
+ * hot path.
+ */
+struct bw_rate_state {
+	__u64 syn_tat_ns;	/* syn_rate / syn_burst bucket */
+	__u64 throttle_tat_ns;	/* throttle_rate bucket */
+	__u64 last_event_ns;	/* last ring-buffer report for this source */
+	__u64 syns;		/* SYNs seen, for the agent's top view */
+	__u64 dropped;		/* SYNs over a limit (dropped or would-drop) */
+};
+
+/*
+ * The single entry of bw_config (array map, key 0).  The agent writes the
+ * derived fields (intervals) together with the rates so the kernel never
+ * divides.  A rate of 0 disables that bucket.
+ */
+struct bw_config {
+	__u32 mode;			/* enum bw_mode */
+	__u32 syn_rate;			/* SYN/s per source prefix, 0 = off */
+	__u32 syn_burst;
+	__u32 throttle_rate;		/* SYN/s from a throttled source */
+	__u64 syn_interval_ns;		/* 1e9 / syn_rate */
+	__u64 syn_tau_ns;		/* syn_interval_ns * syn_burst */
+	__u64 throttle_interval_ns;	/* 1e9 / throttle_rate */
+	__u64 throttle_tau_ns;		/* throttle_interval_ns * throttle burst */
+	__u64 event_interval_ns;	/* min gap between events per source */
+	__u32 prefix_v4;		/* 0..32: rate-tracking prefix */
+	__u32 prefix_v6;		/* 0..128 */
+	__u16 ports[BW_MAX_PORTS];	/* host byte order, 0 = unused */
+	/* Prefix lengths (128-bit form) present in bw_allow / bw_block,
+	 * longest first; n_* says how many are valid. */
+	__u8 allow_plens[BW_MAX_PLENS];
+	__u8 block_plens[BW_MAX_PLENS];
+	__u32 n_allow_plens;
+	__u32 n_block_plens;
+};
+
+/* Indexes into bw_stats (per-CPU array of __u64). */
+enum bw_counter {
+	BW_CNT_PACKETS = 0,		/* every packet the program saw */
+	BW_CNT_PASS_UNPARSED,		/* parse could not finish: passed */
+	BW_CNT_PASS_NOT_TCP,		/* not IP/TCP, or a fragment */
+	BW_CNT_PASS_NOT_SMTP,		/* TCP to another port */
+	BW_CNT_SMTP,			/* TCP to an SMTP port */
+	BW_CNT_SMTP_SYN,		/* new connection attempts (SYN, no ACK) */
+	BW_CNT_PASS_ALLOW,		/* allowlisted source */
+	BW_CNT_DROP_BLOCK,
+	BW_CNT_DROP_RATELIMIT,
+	BW_CNT_DROP_THROTTLE,
+	BW_CNT_WOULD_DROP_BLOCK,	/* monitor mode */
+	BW_CNT_WOULD_DROP_RATELIMIT,
+	BW_CNT_WOULD_DROP_THROTTLE,
+	BW_CNT_EVENTS,			/* heavy-hitter events sent */
+	BW_CNT_EVENTS_LOST,		/* ring buffer full */
+	BW_CNT_RATE_MAP_FULL,		/* could not track a new source */
+	BW_CNT_NO_CONFIG,		/* config map unreachable: passed */
+	BW_CNT_MAX
+};
+
+enum bw_event_type {
+	BW_EV_SYN_OVER_RATE = 1,	/* source exceeded syn_rate/burst */
+	BW_EV_THROTTLE_OVER = 2,	/* throttled source exceeded its rate */
+};
+
+/* Ring-buffer record: a source first exceeded its rate in an interval. */
+struct bw_event {
+	__u64 ts_ns;		/* CLOCK_BOOTTIME */
+	__u8 addr[16];		/* source prefix, masked */
+	__u32 plen;
+	__u32 type;		/* enum bw_event_type */
+	__u64 syns;		/* SYNs seen from the prefix so far */
+	__u64 dropped;		/* of which over a limit */
+};
+
+#endif /* BOUNCEWALL_H */

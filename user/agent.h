@@ -1,0 +1,58 @@
+/*
+ * agent.h - `bouncewall run`: the long-lived agent.
+ *
+ * agent.c owns the life cycle and the event loop (signals, control socket,
+ * ring buffer, a 1 s housekeeping tick); agent_cmds.c answers the control
+ * requests against the state held here.
+ */
+#ifndef BW_AGENT_H
+#define BW_AGENT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "kern.h"
+#include "request.h"
+#include "rules.h"
+
+enum agent_decision {
+	AGENT_DEC_THROTTLE = 0,
+	AGENT_DEC_BLOCK,
+	AGENT_DEC_UNBLOCK,
+	AGENT_DEC_MAX
+};
+
+struct agent {
+	struct bw_settings settings;
+	char config_path[PATH_MAX];
+	bool config_required;	/* -c given: a missing file is an error */
+	enum kern_xdp_mode xdp_mode;
+	struct kern kern;
+	struct rules rules;
+	bool rules_dirty;	/* state file needs writing */
+	uint64_t started;	/* unix seconds */
+	uint64_t kernel_events;	/* heavy-hitter events received */
+	uint64_t decisions[AGENT_DEC_MAX];
+	volatile bool exiting;
+};
+
+int cmd_run(int argc, char **argv);
+
+/* Answer one parsed request; writes output to out, returns the exit code
+ * the CLI should use (0, 1, 2). */
+int agent_handle(struct agent *a, const struct request *r, FILE *out);
+
+/* Re-read the config file: all or nothing; keys that cannot change live
+ * keep their value (with a warning).  0, or -errno with err set. */
+int agent_reload(struct agent *a, char *err, size_t errlen);
+
+/* Remove expired rules from the mirror and the kernel; returns how many. */
+size_t agent_expire_rules(struct agent *a, uint64_t now);
+
+/* Persist the rules if they changed since the last write. */
+void agent_save_rules(struct agent *a);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * agent_cmds.c - the agent's answers to control requests (SPEC §4).
+ *
+ * Each handler validates against the agent's current state, changes the
+ * mirror and the kernel together (kernel first, so a refused map update
+ * changes nothing), and writes either text or one JSON document.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "json.h"
+#include "log.h"
+
+static const char *const counter_names[BW_CNT_MAX] = {
+	[BW_CNT_PACKETS] = "packets",
+	[BW_CNT_PASS_UNPARSED] = "pass_unparsed",
+	[BW_CNT_PASS_NOT_TCP] = "pass_not_tcp",
+	[BW_CNT_PASS_NOT_SMTP] = "pass_not_smtp",
+	[BW_CNT_SMTP] = "smtp_packets",
+	[BW_CNT_SMTP_SYN] = "smtp_syn",
+	[BW_CNT_PASS_ALLOW] = "pass_allow",
+	[BW_CNT_DROP_BLOCK] = "drop_block",
+	[BW_CNT_DROP_RATELIMIT] = "drop_ratelimit",
+	[BW_CNT_DROP_THROTTLE] = "drop_throttle",
+	[BW_CNT_WOULD_DROP_BLOCK] = "would_drop_block",
+	[BW_CNT_WOULD_DROP_RATELIMIT] = "would_drop_ratelimit",
+	[BW_CNT_WOULD_DROP_THROTTLE] = "would_drop_throttle",
+	[BW_CNT_EVENTS] = "events",
+	[BW_CNT_EVENTS_LOST] = "events_lost",
+	[BW_CNT_RATE_MAP_FULL] = "rate_map_full",
+	[BW_CNT_NO_CONFIG] = "no_config",
+};
+
+static const char *
+action_name(uint32_t a)
+{
+	return a == BW_ACT_THROTTLE ? "throttle" : "block";
+}
+
+static void
+count_rules(const struct agent *a, size_t *blocks, size_t *throttles)
+{
+	*blocks = *throttles = 0;
+	for (size_t i = 0; i < a->rules.block.n; i++) {
+		if (a->rules.block.v[i].action == BW_ACT_THROTTLE)
+			(*throttles)++;
+		else
+			(*blocks)++;
+	}
+}
+
+static int
+do_status(struct agent *a, const struct request *r, FILE *out)
+{
+	uint64_t c[BW_CNT_MAX], now = kern_now_real();
+	size_t blocks, throttles;
+	const char *mode = a->settings.mode == BW_MODE_MONITOR ? "monitor" : "enforce";
+
+	if (kern_read_stats(&a->kern, c) < 0)
+		memset(c, 0, sizeof(c));
+	count_rules(a, &blocks, &throttles);
+	if (r->json) {
+		fprintf(out, "{\"version\":\"%s\",\"mode\":\"%s\",\"uptime_seconds\":%" PRIu64
+			",\"pinned_maps_adopted\":%s,\"interfaces\":[",
+			BW_VERSION, mode, now - a->started,
+			a->kern.maps_adopted ? "true" : "false");
+		for (unsigned int i = 0; i < a->kern.n_ifaces; i++) {
+			const struct kern_iface *f = &a->kern.ifaces[i];
+
+			fprintf(out, "%s{\"name\":", i ? "," : "");
+			json_str(out, f->name);
+			fprintf(out, ",\"xdp_mode\":\"%s\",\"attach\":\"bpf_link\",\"adopted\":%s}",
+				f->mode, f->adopted ? "true" : "false");
+		}
+		fputs("],\"kernel\":{", out);
+		for (int i = 0; i < BW_CNT_MAX; i++)
+			fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "", counter_names[i], c[i]);
+		fprintf(out, "},\"rules\":{\"blocked\":%zu,\"throttled\":%zu,\"allowed\":%zu}"
+			",\"decisions\":{\"throttle\":%" PRIu64 ",\"block\":%" PRIu64
+			",\"unblock\":%" PRIu64 "},\"kernel_events\":%" PRIu64 "}\n",
+			blocks, throttles, a->rules.allow.n, a->decisions[AGENT_DEC_THROTTLE],
+			a->decisions[AGENT_DEC_BLOCK], a->decisions[AGENT_DEC_UNBLOCK],
+			a->kernel_events);
+		return 0;
+	}
+	fprintf(out, "bouncewall %s  mode=%s  uptime=%" PRIu64 "s  maps=%s\n", BW_VERSION,
+		mode, now - a->started, a->kern.maps_adopted ? "adopted" : "new");
+	for (unsigned int i = 0; i < a->kern.n_ifaces; i++)
+		fprintf(out, "interface %-12s xdp=%s attach=bpf_link%s\n", a->kern.ifaces[i].name,
+			a->kern.ifaces[i].mode, a->kern.ifaces[i].adopted ? " (adopted)" : "");
+	fprintf(out, "rules     blocked=%zu throttled=%zu allowed=%zu\n", blocks, throttles,
+		a->rules.allow.n);
+	fprintf(out, "kernel   ");
+	for (int i = 0; i < BW_CNT_MAX; i++)
+		fprintf(out, "%s%s=%" PRIu64, i && i % 5 == 0 ? "\n          " : " ",
+			counter_names[i], c[i]);
+	fputc('\n', out);
+	return 0;
+}
+
+static void
+format_left(uint64_t expires, uint64_t now, char *buf, size_t len)
+{
+	if (!expires)
+		snprintf(buf, len, "never");
+	else if (expires <= now)
+		snprintf(buf, len, "expired");
+	else
+		duration_format(expires - now, buf, len);
+}
+
+static int
+do_list(struct agent *a, const struct request *r, bool allow, FILE *out)
+{
+	const struct rule_set *s = allow ? &a->rules.allow : &a->rules.block;
+	uint64_t now = kern_now_real();
+	char cidr[ADDR_CIDR_STRLEN], left[32];
+
+	if (r->json) {
+		fprintf(out, "{\"%s\":[", allow ? "allows" : "blocks");
+		for (size_t i = 0; i < s->n; i++) {
+			const struct rule_entry *e = &s->v[i];
+
+			fputs(i ? ",{\"cidr\":" : "{\"cidr\":", out);
+			json_str(out, addr_format_cidr(&e->cidr, cidr, sizeof(cidr)));
+			if (allow) {
+				fputs(",\"comment\":", out);
+				json_str(out, e->text);
+				fprintf(out, ",\"added\":%" PRIu64 "}", e->added);
+				continue;
+			}
+			fprintf(out, ",\"action\":\"%s\",\"origin\":\"%s\",\"added\":%" PRIu64,
+				action_name(e->action),
+				e->origin == BW_ORIGIN_SCORER ? "scorer" : "operator", e->added);
+			if (e->expires)
+				fprintf(out, ",\"expires\":%" PRIu64 ",\"ttl_seconds\":%" PRIu64,
+					e->expires, e->expires > now ? e->expires - now : 0);
+			else
+				fputs(",\"expires\":null,\"ttl_seconds\":null", out);
+			fprintf(out, ",\"offences\":%u,\"reason\":", e->offences);
+			json_str(out, e->text);
+			fputc('}', out);
+		}
+		fputs("]}\n", out);
+		return 0;
+	}
+	if (allow)
+		fprintf(out, "%-43s %s\n", "CIDR", "COMMENT");
+	else
+		fprintf(out, "%-43s %-8s %-9s %-8s %s\n", "CIDR", "ACTION", "EXPIRES", "ORIGIN",
+			"REASON");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct rule_entry *e = &s->v[i];
+
+		addr_format_cidr(&e->cidr, cidr, sizeof(cidr));
+		if (allow) {
+			fprintf(out, "%-43s %s\n", cidr, e->text);
+			continue;
+		}
+		format_left(e->expires, now, left, sizeof(left));
+		fprintf(out, "%-43s %-8s %-9s %-8s %s\n", cidr, action_name(e->action), left,
+			e->origin == BW_ORIGIN_SCORER ? "scorer" : "operator", e->text);
+	}
+	return 0;
+}
+
+/* Put e into the kernel, then the mirror; on a refused update, nothing
+ * changes.  Returns the CLI exit code. */
+static int
+rule_add(struct agent *a, bool allow, const struct rule_entry *e, FILE *out)
+{
+	struct rule_set *s = allow ? &a->rules.allow : &a->rules.block;
+	struct rule_entry *old = rules_find(s, &e->cidr);
+	struct rule_entry saved;
+	char cidr[ADDR_CIDR_STRLEN];
+	uint64_t now = kern_now_real();
+	int ret;
+
+	addr_format_cidr(&e->cidr, cidr, sizeof(cidr));
+	if (old)
+		saved = *old;
+	ret = rules_put(s, e);
+	if (ret == -E2BIG) {
+		fprintf(out, "cannot add %s: the %s list already uses %d distinct prefix lengths\n",
+			cidr, allow ? "allow" : "block", BW_MAX_PLENS);
+		return 2;
+	}
+	if (ret < 0) {
+		fprintf(out, "cannot add %s: %s\n", cidr, strerror(-ret));
+		return 1;
+	}
+	/* Entry first, then the config that lists its prefix length, so the
+	 * kernel never looks up a length with nothing behind it missing. */
+	ret = kern_put_rule(&a->kern, allow, e, now);
+	if (ret == 0)
+		ret = kern_write_config(&a->kern, &a->settings, &a->rules);
+	if (ret < 0) {
+		if (old)
+			*rules_find(s, &e->cidr) = saved;
+		else
+			rules_del(s, &e->cidr);
+		if (old)
+			kern_put_rule(&a->kern, allow, &saved, now);
+		else
+			kern_del_rule(&a->kern, allow, &e->cidr);
+		fprintf(out, "kernel refused %s: %s\n", cidr, strerror(-ret));
+		return 1;
+	}
+	a->rules_dirty = true;
+	agent_save_rules(a);
+	return 0;
+}
+
+static int
+do_rule_add(struct agent *a, const struct request *r, bool allow, FILE *out)
+{
+	struct rule_entry e = { 0 };
+	char cidr[ADDR_CIDR_STRLEN], ttl[32];
+	int code;
+
+	e.cidr = r->cidr;
+	e.added = kern_now_real();
+	e.origin = BW_ORIGIN_OPERATOR;
+	e.action = allow ? 0 : BW_ACT_BLOCK;
+	e.expires = r->ttl ? e.added + r->ttl : 0;
+	snprintf(e.text, sizeof(e.text), "%s", r->text);
+	code = rule_add(a, allow, &e, out);
+	if (code)
+		return code;
+	addr_format_cidr(&e.cidr, cidr, sizeof(cidr));
+	if (allow) {
+		log_info("allow add cidr=%s", cidr);
+		fprintf(out, "allowed %s\n", cidr);
+	} else {
+		if (r->ttl)
+			duration_format(r->ttl, ttl, sizeof(ttl));
+		log_info("block add cidr=%s ttl=%s origin=operator", cidr, r->ttl ? ttl : "never");
+		fprintf(out, "blocked %s%s%s\n", cidr, r->ttl ? " for " : "", r->ttl ? ttl : "");
+		if (rules_match(&a->rules.allow, e.cidr.addr, e.added))
+			fprintf(out, "note: %s is allowlisted; the allowlist wins\n", cidr);
+	}
+	return 0;
+}
+
+static int
+do_rule_del(struct agent *a, const struct request *r, bool allow, FILE *out)
+{
+	struct rule_set *s = allow ? &a->rules.allow : &a->rules.block;
+	char cidr[ADDR_CIDR_STRLEN];
+	int ret;
+
+	addr_format_cidr(&r->cidr, cidr, sizeof(cidr));
+	if (!rules_find(s, &r->cidr)) {
+		fprintf(out, "no %s entry for %s\n", allow ? "allow" : "block", cidr);
+		return 1;
+	}
+	ret = kern_del_rule(&a->kern, allow, &r->cidr);
+	if (ret < 0) {
+		fprintf(out, "kernel refused to delete %s: %s\n", cidr, strerror(-ret));
+		return 1;
+	}
+	rules_del(s, &r->cidr);
+	kern_write_config(&a->kern, &a->settings, &a->rules);
+	a->rules_dirty = true;
+	agent_save_rules(a);
+	if (!allow)
+		a->decisions[AGENT_DEC_UNBLOCK]++;
+	log_info("%s del cidr=%s", allow ? "allow" : "block", cidr);
+	fprintf(out, "deleted %s\n", cidr);
+	return 0;
+}
+
+static int
+do_threshold(struct agent *a, const struct request *r, FILE *out)
+{
+	char val[PATH_MAX], err[BW_ERR_MAX];
+	struct bw_settings next;
+	size_t n;
+	const struct setting_desc *t = settings_table(&n);
+
+	switch (r->cmd) {
+	case REQ_THRESHOLD_LIST:
+		if (r->json)
+			fputs("{\"thresholds\":[", out);
+		for (size_t i = 0; i < n; i++) {
+			settings_get(&a->settings, t[i].name, val, sizeof(val));
+			if (!r->json) {
+				fprintf(out, "%-18s %-24s %s\n", t[i].name, val,
+					t[i].live ? "live" : "restart");
+				continue;
+			}
+			fprintf(out, "%s{\"name\":\"%s\",\"value\":", i ? "," : "", t[i].name);
+			json_str(out, val);
+			fputs(",\"default\":", out);
+			json_str(out, t[i].default_value);
+			fprintf(out, ",\"live\":%s,\"help\":", t[i].live ? "true" : "false");
+			json_str(out, t[i].help);
+			fputc('}', out);
+		}
+		if (r->json)
+			fputs("]}\n", out);
+		return 0;
+	case REQ_THRESHOLD_GET:
+		settings_get(&a->settings, r->name, val, sizeof(val));
+		fprintf(out, "%s\n", val);
+		return 0;
+	default:
+		break;
+	}
+	next = a->settings;
+	if (settings_set(&next, r->name, r->value, err, sizeof(err)) < 0 ||
+	    settings_validate(&next, err, sizeof(err)) < 0) {
+		fprintf(out, "%s\n", err);
+		return 2;
+	}
+	a->settings = next;
+	if (kern_write_config(&a->kern, &a->settings, &a->rules) < 0) {
+		fprintf(out, "kernel refused the new config\n");
+		return 1;
+	}
+	settings_get(&a->settings, r->name, val, sizeof(val));
+	log_info("threshold set name=%s value=%s", r->name, val);
+	fprintf(out, "%s = %s\n", r->name, val);
+	return 0;
+}
+
+static int
+by_syns_desc(const void *x, const void *y)
+{
+	const struct kern_source *a = x, *b = y;
+
+	if (a->over_limit != b->over_limit)
+		return a->over_limit < b->over_limit ? 1 : -1;
+	return a->syns < b->syns ? 1 : a->syns > b->syns ? -1 : 0;
+}
+
+/* Sources as the kernel's rate tracker sees them, heaviest first, with the
+ * verdict in force for each. */
+static int
+do_top(struct agent *a, const struct request *r, FILE *out)
+{
+	const size_t max = BW_RATE_MAX;
+	struct kern_source *v = calloc(max, sizeof(*v));
+	uint64_t now = kern_now_real();
+	char cidr[ADDR_CIDR_STRLEN];
+	size_t n;
+
+	if (!v) {
+		fprintf(out, "out of memory\n");
+		return 1;
+	}
+	n = kern_read_sources(&a->kern, v, max);
+	qsort(v, n, sizeof(*v), by_syns_desc);
+	if (n > r->top_n)
+		n = r->top_n;
+	if (r->json)
+		fputs("{\"sources\":[", out);
+	else
+		fprintf(out, "%-43s %-8s %10s %10s\n", "SOURCE", "VERDICT", "SYNS", "OVER_LIMIT");
+	for (size_t i = 0; i < n; i++) {
+		const struct rule_entry *b = rules_match(&a->rules.block, v[i].prefix.addr, now);
+		const char *verdict = !b ? "none" : b->action == BW_ACT_THROTTLE ? "throttle" : "block";
+
+		if (rules_match(&a->rules.allow, v[i].prefix.addr, now))
+			verdict = "allow";
+		addr_format_cidr(&v[i].prefix, cidr, sizeof(cidr));
+		if (!r->json) {
+			fprintf(out, "%-43s %-8s %10" PRIu64 " %10" PRIu64 "\n", cidr, verdict,
+				v[i].syns, v[i].over_limit);
+			continue;
+		}
+		fprintf(out, "%s{\"source\":\"%s\",\"verdict\":\"%s\",\"signals\":{"
+			"\"syn_total\":%" PRIu64 ",\"syn_over_limit\":%" PRIu64 "}}",
+			i ? "," : "", cidr, verdict, v[i].syns, v[i].over_limit);
+	}
+	if (r->json)
+		fputs("]}\n", out);
+	free(v);
+	return 0;
+}
+
+int
+agent_handle(struct agent *a, const struct request *r, FILE *out)
+{
+	char err[BW_ERR_MAX];
+
+	switch (r->cmd) {
+	case REQ_STATUS:
+		return do_status(a, r, out);
+	case REQ_TOP:
+		return do_top(a, r, out);
+	case REQ_BLOCK_ADD:
+		return do_rule_add(a, r, false, out);
+	case REQ_ALLOW_ADD:
+		return do_rule_add(a, r, true, out);
+	case REQ_BLOCK_DEL:
+		return do_rule_del(a, r, false, out);
+	case REQ_ALLOW_DEL:
+		return do_rule_del(a, r, true, out);
+	case REQ_BLOCK_LIST:
+		return do_list(a, r, false, out);
+	case REQ_ALLOW_LIST:
+		return do_list(a, r, true, out);
+	case REQ_THRESHOLD_LIST:
+	case REQ_THRESHOLD_GET:
+	case REQ_THRESHOLD_SET:
+		return do_threshold(a, r, out);
+	case REQ_DETACH:
+		if (kern_detach(&a->kern, r->ifname) < 0) {
+			fprintf(out, "not attached to %s\n", r->ifname);
+			return 1;
+		}
+		fprintf(out, "detached %s\n", r->ifname);
+		return 0;
+	case REQ_RELOAD:
+		if (agent_reload(a, err, sizeof(err)) < 0) {
+			fprintf(out, "%s\n", err);
+			return 2;
+		}
+		fprintf(out, "reloaded %s\n", a->config_path);
+		return 0;
+	}
+	return 2;
+}

@@ -1,0 +1,580 @@
+/*
+ * kern.c - load, pin, adopt, attach and feed the XDP program (kern.h).
+ *
+ * The link is created with bpf_link_create() and pinned by fd, so a killed
+ * agent leaves the program attached and enforcing; the next agent opens the
+ * pinned link and swaps its own program in with bpf_link_update(), which
+ * never leaves the interface unprotected.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "bouncewall.skel.h"
+#include "kern.h"
+#include "log.h"
+
+#define NSEC_PER_SEC	1000000000ULL
+
+uint64_t
+kern_now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+uint64_t
+kern_now_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+int
+kern_parse_xdp_mode(const char *s, enum kern_xdp_mode *mode)
+{
+	if (strcmp(s, "auto") == 0)
+		*mode = KERN_XDP_AUTO;
+	else if (strcmp(s, "native") == 0)
+		*mode = KERN_XDP_NATIVE;
+	else if (strcmp(s, "generic") == 0)
+		*mode = KERN_XDP_GENERIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static struct bpf_map *
+map_at(struct bouncewall_bpf *skel, int i)
+{
+	struct bpf_map *maps[] = {
+		skel->maps.bw_config, skel->maps.bw_stats, skel->maps.bw_allow,
+		skel->maps.bw_block, skel->maps.bw_rate, skel->maps.bw_events,
+	};
+
+	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
+}
+
+static int
+pin_path(char *buf, size_t len, const char *name)
+{
+	if (snprintf(buf, len, "%s/%s", BW_PIN_DIR, name) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static void
+unpin_maps_by_name(void)
+{
+	static const char *const names[] = {
+		BW_MAP_CONFIG, BW_MAP_STATS, BW_MAP_ALLOW,
+		BW_MAP_BLOCK, BW_MAP_RATE, BW_MAP_EVENTS,
+	};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (pin_path(path, sizeof(path), names[i]) == 0)
+			unlink(path);
+}
+
+static int
+open_and_load(struct kern *k)
+{
+	char path[PATH_MAX];
+	struct bpf_map *m;
+	int ret;
+
+	k->skel = bouncewall_bpf__open();
+	if (!k->skel) {
+		ret = -errno;
+		log_err("bpf open failed err=\"%s\"", strerror(-ret));
+		return ret;
+	}
+	k->maps_adopted = false;
+	for (int i = 0; (m = map_at(k->skel, i)); i++) {
+		ret = pin_path(path, sizeof(path), bpf_map__name(m));
+		if (ret == 0)
+			ret = bpf_map__set_pin_path(m, path);
+		if (ret < 0)
+			return ret;
+		if (access(path, F_OK) == 0)
+			k->maps_adopted = true;
+	}
+	return bouncewall_bpf__load(k->skel);
+}
+
+int
+kern_open(struct kern *k)
+{
+	int ret;
+
+	memset(k, 0, sizeof(*k));
+	if (mkdir(BW_PIN_DIR, 0700) < 0 && errno != EEXIST) {
+		ret = -errno;
+		log_err("mkdir path=%s err=\"%s\" hint=\"is bpffs mounted on /sys/fs/bpf?\"",
+			BW_PIN_DIR, strerror(-ret));
+		return ret;
+	}
+	ret = open_and_load(k);
+	if (ret < 0 && k->maps_adopted) {
+		/* Pinned maps of another layout: a different version ran
+		 * before.  Their rules come back from state_dir. */
+		log_warn("pinned maps incompatible, replacing path=%s", BW_PIN_DIR);
+		bouncewall_bpf__destroy(k->skel);
+		unpin_maps_by_name();
+		ret = open_and_load(k);
+		k->maps_adopted = false;
+	}
+	if (ret < 0) {
+		log_err("bpf load failed err=\"%s\"", strerror(-ret));
+		bouncewall_bpf__destroy(k->skel);
+		k->skel = NULL;
+		return ret;
+	}
+	k->config_fd = bpf_map__fd(k->skel->maps.bw_config);
+	k->stats_fd = bpf_map__fd(k->skel->maps.bw_stats);
+	k->allow_fd = bpf_map__fd(k->skel->maps.bw_allow);
+	k->block_fd = bpf_map__fd(k->skel->maps.bw_block);
+	k->rate_fd = bpf_map__fd(k->skel->maps.bw_rate);
+	k->events_fd = bpf_map__fd(k->skel->maps.bw_events);
+	return 0;
+}
+
+static const char *
+query_mode(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q) < 0)
+		return "unknown";
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_HW:
+		return "offload";
+	case XDP_ATTACHED_MULTI:
+		return "multi";
+	default:
+		return "none";
+	}
+}
+
+/* Take over a link pinned by an earlier agent, if it still belongs to
+ * this interface.  Returns the fd, 0 when there is none, or -errno. */
+static int
+adopt_link(const char *path, int ifindex, int prog_fd)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	int fd, ret;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	memset(&info, 0, sizeof(info));
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (ret < 0 || info.type != BPF_LINK_TYPE_XDP ||
+	    (int)info.xdp.ifindex != ifindex) {
+		/* Its interface is gone or was recreated: a dead link. */
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	ret = bpf_link_update(fd, prog_fd, NULL);
+	if (ret < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int
+create_link(int prog_fd, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int
+kern_attach(struct kern *k, const char *ifname, enum kern_xdp_mode mode)
+{
+	struct kern_iface *ifc;
+	char path[PATH_MAX], name[IF_NAMESIZE + 8];
+	int ifindex, prog_fd, fd, ret;
+
+	if (k->n_ifaces >= BW_MAX_IFACES)
+		return -ENOSPC;
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		ret = -errno;
+		log_err("attach iface=%s err=\"no such interface\"", ifname);
+		return ret;
+	}
+	snprintf(name, sizeof(name), "link_%s", ifname);
+	ret = pin_path(path, sizeof(path), name);
+	if (ret < 0)
+		return ret;
+	prog_fd = bpf_program__fd(k->skel->progs.bouncewall_xdp);
+
+	ifc = &k->ifaces[k->n_ifaces];
+	memset(ifc, 0, sizeof(*ifc));
+	snprintf(ifc->name, sizeof(ifc->name), "%s", ifname);
+	ifc->ifindex = ifindex;
+
+	fd = adopt_link(path, ifindex, prog_fd);
+	if (fd > 0) {
+		ifc->adopted = true;
+	} else {
+		if (mode == KERN_XDP_NATIVE || mode == KERN_XDP_AUTO)
+			fd = create_link(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		if (mode == KERN_XDP_GENERIC ||
+		    (mode == KERN_XDP_AUTO && fd < 0 && fd != -EBUSY))
+			fd = create_link(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+		if (fd < 0) {
+			ret = fd;
+			if (ret == -EBUSY || ret == -EEXIST)
+				log_err("attach iface=%s err=\"another XDP program is attached (mode=%s); detach it first\"",
+					ifname, query_mode(ifindex));
+			else
+				log_err("attach iface=%s err=\"%s\"", ifname, strerror(-ret));
+			return ret;
+		}
+		if (bpf_obj_pin(fd, path) < 0) {
+			ret = -errno;
+			log_err("pin path=%s err=\"%s\"", path, strerror(-ret));
+			close(fd);
+			return ret;
+		}
+	}
+	ifc->link_fd = fd;
+	ifc->mode = query_mode(ifindex);
+	k->n_ifaces++;
+	log_info("attached iface=%s mode=%s link=%s", ifname, ifc->mode,
+		 ifc->adopted ? "adopted" : "new");
+	return 0;
+}
+
+int
+kern_detach_pinned(const char *ifname)
+{
+	char path[PATH_MAX], name[IF_NAMESIZE + 8];
+	int ret;
+
+	snprintf(name, sizeof(name), "link_%s", ifname);
+	ret = pin_path(path, sizeof(path), name);
+	if (ret < 0)
+		return ret;
+	if (unlink(path) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+kern_detach(struct kern *k, const char *ifname)
+{
+	for (unsigned int i = 0; i < k->n_ifaces; i++) {
+		struct kern_iface *ifc = &k->ifaces[i];
+
+		if (strcmp(ifc->name, ifname) != 0)
+			continue;
+		kern_detach_pinned(ifname);
+		close(ifc->link_fd);
+		log_info("detached iface=%s", ifname);
+		k->ifaces[i] = k->ifaces[--k->n_ifaces];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void
+kern_close(struct kern *k, bool unpin)
+{
+	struct bpf_map *m;
+
+	if (unpin) {
+		while (k->n_ifaces > 0)
+			kern_detach(k, k->ifaces[0].name);
+	} else {
+		for (unsigned int i = 0; i < k->n_ifaces; i++)
+			close(k->ifaces[i].link_fd);
+		k->n_ifaces = 0;
+	}
+	if (k->skel && unpin) {
+		for (int i = 0; (m = map_at(k->skel, i)); i++)
+			bpf_map__unpin(m, NULL);
+		rmdir(BW_PIN_DIR);
+	}
+	bouncewall_bpf__destroy(k->skel);
+	k->skel = NULL;
+}
+
+void
+kern_build_config(const struct bw_settings *s, const struct rules *r,
+		  struct bw_config *cfg)
+{
+	uint32_t throttle_burst = s->throttle_rate ? s->throttle_rate : 1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = s->mode;
+	cfg->syn_rate = s->syn_rate;
+	cfg->syn_burst = s->syn_burst;
+	cfg->throttle_rate = s->throttle_rate;
+	if (s->syn_rate) {
+		cfg->syn_interval_ns = NSEC_PER_SEC / s->syn_rate;
+		cfg->syn_tau_ns = cfg->syn_interval_ns * s->syn_burst;
+	}
+	if (s->throttle_rate) {
+		cfg->throttle_interval_ns = NSEC_PER_SEC / s->throttle_rate;
+		cfg->throttle_tau_ns = cfg->throttle_interval_ns * throttle_burst;
+	}
+	cfg->event_interval_ns = NSEC_PER_SEC;
+	cfg->prefix_v4 = s->prefix_v4;
+	cfg->prefix_v6 = s->prefix_v6;
+	for (unsigned int i = 0; i < s->n_ports && i < BW_MAX_PORTS; i++)
+		cfg->ports[i] = s->smtp_ports[i];
+	cfg->n_allow_plens = rules_plens(&r->allow, cfg->allow_plens);
+	cfg->n_block_plens = rules_plens(&r->block, cfg->block_plens);
+}
+
+int
+kern_write_config(struct kern *k, const struct bw_settings *s, const struct rules *r)
+{
+	struct bw_config cfg;
+	__u32 zero = 0;
+
+	kern_build_config(s, r, &cfg);
+	if (bpf_map_update_elem(k->config_fd, &zero, &cfg, BPF_ANY) < 0) {
+		int ret = -errno;
+
+		log_err("map update map=%s err=\"%s\"", BW_MAP_CONFIG, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static void
+make_key(const struct bw_cidr *c, struct bw_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->plen = c->plen;
+	memcpy(key->addr, c->addr, 16);
+}
+
+static uint64_t
+real_to_boot_ns(uint64_t expires, uint64_t now_real)
+{
+	if (!expires)
+		return 0;
+	if (expires <= now_real)
+		return 1;	/* already past: the kernel ignores it */
+	return kern_now_boot_ns() + (expires - now_real) * NSEC_PER_SEC;
+}
+
+int
+kern_put_rule(struct kern *k, bool allow, const struct rule_entry *e, uint64_t now_real)
+{
+	struct bw_key key;
+	int ret;
+
+	make_key(&e->cidr, &key);
+	if (allow) {
+		struct bw_allow v = { .added_ns = kern_now_boot_ns() };
+
+		ret = bpf_map_update_elem(k->allow_fd, &key, &v, BPF_ANY);
+	} else {
+		struct bw_rule v = {
+			.expires_ns = real_to_boot_ns(e->expires, now_real),
+			.action = e->action,
+			.origin = e->origin,
+		};
+
+		ret = bpf_map_update_elem(k->block_fd, &key, &v, BPF_ANY);
+	}
+	if (ret < 0) {
+		ret = -errno;
+		log_err("map update map=%s err=\"%s\"%s", allow ? BW_MAP_ALLOW : BW_MAP_BLOCK,
+			strerror(-ret), ret == -E2BIG || ret == -ENOSPC ? " (map full)" : "");
+	}
+	return ret;
+}
+
+int
+kern_del_rule(struct kern *k, bool allow, const struct bw_cidr *c)
+{
+	struct bw_key key;
+
+	make_key(c, &key);
+	if (bpf_map_delete_elem(allow ? k->allow_fd : k->block_fd, &key) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static bool
+key_in_set(const struct rule_set *s, const struct bw_key *key)
+{
+	struct bw_cidr c;
+
+	c.plen = key->plen;
+	memcpy(c.addr, key->addr, 16);
+	return rules_find(s, &c) != NULL;
+}
+
+/* Delete map entries absent from s.  Collect first: deleting while
+ * walking with get_next_key restarts the walk. */
+static int
+prune_map(int fd, const struct rule_set *s)
+{
+	struct bw_key key, next, *stray = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int ret = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (!key_in_set(s, &next)) {
+			if (n == cap) {
+				size_t c = cap ? cap * 2 : 64;
+				struct bw_key *v = realloc(stray, c * sizeof(*v));
+
+				if (!v) {
+					ret = -ENOMEM;
+					break;
+				}
+				stray = v;
+				cap = c;
+			}
+			stray[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &stray[i]);
+	free(stray);
+	return ret;
+}
+
+int
+kern_sync_rules(struct kern *k, const struct rules *r, uint64_t now_real)
+{
+	int ret;
+
+	ret = prune_map(k->allow_fd, &r->allow);
+	if (ret == 0)
+		ret = prune_map(k->block_fd, &r->block);
+	for (size_t i = 0; ret == 0 && i < r->allow.n; i++)
+		ret = kern_put_rule(k, true, &r->allow.v[i], now_real);
+	for (size_t i = 0; ret == 0 && i < r->block.n; i++)
+		ret = kern_put_rule(k, false, &r->block.v[i], now_real);
+	return ret;
+}
+
+int
+kern_adopt_rules(struct kern *k, struct rules *r, uint64_t now_real)
+{
+	uint64_t now_boot = kern_now_boot_ns();
+	struct bw_key key, next;
+	void *prev = NULL;
+	int added = 0;
+
+	while (bpf_map_get_next_key(k->block_fd, prev, &next) == 0) {
+		struct bw_rule v;
+		struct rule_entry e = { 0 };
+
+		key = next;
+		prev = &key;
+		if (key_in_set(&r->block, &next) ||
+		    bpf_map_lookup_elem(k->block_fd, &next, &v) < 0 || next.plen > 128)
+			continue;
+		if (v.expires_ns && v.expires_ns <= now_boot)
+			continue;
+		e.cidr.plen = next.plen;
+		memcpy(e.cidr.addr, next.addr, 16);
+		e.action = v.action;
+		e.origin = v.origin;
+		e.added = now_real;
+		e.expires = v.expires_ns ? now_real + (v.expires_ns - now_boot) / NSEC_PER_SEC + 1 : 0;
+		snprintf(e.text, sizeof(e.text), "adopted from kernel");
+		if (rules_put(&r->block, &e) == 0)
+			added++;
+	}
+	prev = NULL;
+	while (bpf_map_get_next_key(k->allow_fd, prev, &next) == 0) {
+		struct rule_entry e = { 0 };
+
+		key = next;
+		prev = &key;
+		if (key_in_set(&r->allow, &next) || next.plen > 128)
+			continue;
+		e.cidr.plen = next.plen;
+		memcpy(e.cidr.addr, next.addr, 16);
+		e.added = now_real;
+		snprintf(e.text, sizeof(e.text), "adopted from kernel");
+		if (rules_put(&r->allow, &e) == 0)
+			added++;
+	}
+	return added;
+}
+
+int
+kern_read_stats(struct kern *k, uint64_t out[BW_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (__u32 i = 0; i < BW_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(k->stats_fd, &i, v) < 0)
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+size_t
+kern_read_sources(struct kern *k, struct kern_source *out, size_t max)
+{
+	struct bw_key key, next;
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (n < max && bpf_map_get_next_key(k->rate_fd, prev, &next) == 0) {
+		struct bw_rate_state st;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(k->rate_fd, &next, &st) < 0 || next.plen > 128)
+			continue;
+		out[n].prefix.plen = next.plen;
+		memcpy(out[n].prefix.addr, next.addr, 16);
+		out[n].syns = st.syns;
+		out[n].over_limit = st.dropped;
+		n++;
+	}
+	return n;
+}

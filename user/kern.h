@@ -1,0 +1,103 @@
+/*
+ * kern.h - the agent's side of the kernel: load the embedded XDP program,
+ * pin or adopt its maps and links under BW_PIN_DIR, write config and rules,
+ * read counters.  Every function returns 0 or -errno and logs its own
+ * failure once, naming the interface, map or path.
+ */
+#ifndef BW_KERN_H
+#define BW_KERN_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bouncewall.h"
+#include "config.h"
+#include "rules.h"
+
+enum kern_xdp_mode {
+	KERN_XDP_AUTO = 0,
+	KERN_XDP_NATIVE,
+	KERN_XDP_GENERIC,
+};
+
+struct kern_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	int link_fd;
+	bool adopted;		/* link found pinned and taken over */
+	const char *mode;	/* "native", "generic" */
+};
+
+struct bouncewall_bpf;
+struct ring_buffer;
+
+struct kern {
+	struct bouncewall_bpf *skel;
+	int config_fd, stats_fd, allow_fd, block_fd, rate_fd, events_fd;
+	bool maps_adopted;	/* maps were found pinned (agent restart) */
+	struct kern_iface ifaces[BW_MAX_IFACES];
+	unsigned int n_ifaces;
+};
+
+/* Parse "auto", "native", "generic". 0 or -EINVAL. */
+int kern_parse_xdp_mode(const char *s, enum kern_xdp_mode *mode);
+
+/* Open and load the program; reuse pinned maps when present and
+ * compatible, else pin fresh ones.  Incompatible leftovers (an older ABI)
+ * are unpinned with a warning: state_dir restores the rules. */
+int kern_open(struct kern *k);
+
+/* Attach to ifname, or adopt the link pinned for it by an earlier agent
+ * (swapping in this program).  Pins the link. */
+int kern_attach(struct kern *k, const char *ifname, enum kern_xdp_mode mode);
+
+/* Detach one interface (unpin its link). */
+int kern_detach(struct kern *k, const char *ifname);
+
+/* Standalone detach with no agent running: unpin the pinned link. */
+int kern_detach_pinned(const char *ifname);
+
+/* Clean shutdown: detach every interface and unpin the maps. */
+void kern_close(struct kern *k, bool unpin);
+
+/* Build struct bw_config from settings and the rules' prefix lengths. */
+void kern_build_config(const struct bw_settings *s, const struct rules *r,
+		       struct bw_config *cfg);
+int kern_write_config(struct kern *k, const struct bw_settings *s,
+		      const struct rules *r);
+
+/* Write or delete one rule in bw_allow / bw_block.  `now_real` converts
+ * the rule's wall-clock expiry to the kernel's CLOCK_BOOTTIME. */
+int kern_put_rule(struct kern *k, bool allow, const struct rule_entry *e,
+		  uint64_t now_real);
+int kern_del_rule(struct kern *k, bool allow, const struct bw_cidr *c);
+
+/* Make the kernel maps hold exactly the rules in r: add missing ones,
+ * delete strays.  Used on start after adopting pinned maps. */
+int kern_sync_rules(struct kern *k, const struct rules *r, uint64_t now_real);
+
+/* Add to r the kernel rules it lacks (adopted from pinned maps after a
+ * crash that beat the state file).  Returns how many were added. */
+int kern_adopt_rules(struct kern *k, struct rules *r, uint64_t now_real);
+
+/* Sum the per-CPU counters into out[BW_CNT_MAX]. */
+int kern_read_stats(struct kern *k, uint64_t out[BW_CNT_MAX]);
+
+/* Seconds and nanoseconds helpers: wall clock and CLOCK_BOOTTIME. */
+uint64_t kern_now_real(void);
+uint64_t kern_now_boot_ns(void);
+
+
+
+/* One rate-tracked source as the kernel sees it. */
+struct kern_source {
+	struct bw_cidr prefix;
+	uint64_t syns;
+	uint64_t over_limit;
+};
+
+/* Copy up to max entries of bw_rate into out; returns how many. */
+size_t kern_read_sources(struct kern *k, struct kern_source *out, size_t max);
+
+#endif
