@@ -33,6 +33,13 @@ void addr_mask(__u8 addr[16], __u32 plen);
  * is a host (/32, /128).  Host bits set past the prefix are an error, as in
  * `ip route` ("10.0.0.5/24").  Returns 0, or -EINVAL with a one-line reason
  * in err (without the input echoed; the caller names it).
+ *
+ * Strict: no surrounding whitespace, inet_pton() address syntax (no "1.2.3",
+ * no zone "%eth0"), the prefix is 0..32 or 0..128 in decimal without sign or
+ * leading zero; "/0" is accepted ("0.0.0.0/0", "::/0").  An IPv4-mapped
+ * address written in IPv6 notation IS that IPv4 address: "::ffff:1.2.3.4" is
+ * 1.2.3.4/32 and formats back as such; a prefix written after IPv6 notation
+ * counts on the 128-bit form ("::ffff:10.0.0.0/120" is 10.0.0.0/24).
  */
 int addr_parse_cidr(const char *s, struct bw_cidr *out, char *err, size_t errlen);
 
@@ -55,11 +62,14 @@ bool addr_cidr_contains(const struct bw_cidr *outer, const struct bw_cidr *inner
 /*
  * Durations: "90s", "10m", "2h", "1d", a bare number is seconds.  Rejects
  * zero, negative, garbage, trailing junk and overflow (> 10 years).
+ * Units are lowercase, one per value ("1h30m" is refused), no whitespace.
  * Returns 0 or -EINVAL.
  */
 int duration_parse(const char *s, uint64_t *secs);
 
-/* Shortest exact form: 600 -> "10m", 90 -> "90s", 86400 -> "1d". */
+/* Shortest exact form: 600 -> "10m", 90 -> "90s", 86400 -> "1d"; 0 -> "0s"
+ * (a remaining time can reach zero).  duration_parse() reads back any
+ * nonzero one. */
 char *duration_format(uint64_t secs, char *buf, size_t len);
 
 #endif

@@ -42,8 +42,8 @@ struct bw_settings {
 	uint64_t block_ttl;		/* seconds */
 	uint64_t block_ttl_max;		/* seconds */
 	double storm_factor;
-	uint32_t prefix_v4;		/* 1..32 */
-	uint32_t prefix_v6;		/* 1..128 */
+	uint32_t prefix_v4;		/* 8..32 */
+	uint32_t prefix_v6;		/* 16..128 */
 	char protected_domains[BW_MAX_DOMAINS][BW_DOMAIN_MAX + 1];
 	unsigned int n_domains;
 	char batv_secret[BW_SECRET_MAX + 1];
@@ -73,20 +73,42 @@ void settings_defaults(struct bw_settings *s);
  * whole list.  On error *s is unchanged and err holds one line naming the
  * key and the bad value (escaped, truncated).  Returns 0, -ENOENT for an
  * unknown key, -EINVAL for a bad value.
+ *
+ * The value is trimmed of surrounding whitespace.  Integers are plain
+ * decimal (no sign).  An empty value is an empty list for interface and
+ * protected_domains, and clears batv_secret; everywhere else it is an
+ * error.  smtp_ports needs 1..BW_MAX_PORTS distinct ports; a list item
+ * given twice is an error.  protected_domains are stored lowercased.
+ * batv_secret is never echoed, not even in err.  Per-key checks only:
+ * cross-key rules are settings_validate()'s.
  */
 int settings_set(struct bw_settings *s, const char *key, const char *value,
 		 char *err, size_t errlen);
 
 /* Canonical text of a key's current value ("10m", "25,465,587", "enforce").
- * Secrets are shown as "(set)" or "".  0 or -ENOENT. */
+ * Lists are joined with ","; secrets are shown as "(set)" or "".  The text
+ * of every other key reads back through settings_set() to the same value.
+ * 0, -ENOENT, or -ENOSPC when it does not fit in len (buf is then cut). */
 int settings_get(const struct bw_settings *s, const char *key, char *buf,
 		 size_t len);
 
 /*
  * Read `path` (key = value lines, # comments, blank lines) on top of *s.
  * All or nothing: on any error *s is unchanged and err holds
- * "PATH:LINE: message".  Returns 0, -errno when the file cannot be read,
- * -EINVAL for a bad line.
+ * "PATH:LINE: message" (the first bad line), or "PATH: message" when the
+ * lines are fine but settings_validate() is not.  Returns 0, -errno when
+ * the file cannot be read ("PATH: strerror"), -EINVAL for a bad file.
+ *
+ * The format, pinned down here whatever libinih's build options:
+ *  - leading and trailing whitespace is ignored, also on indented lines
+ *    (never a continuation of the previous value);
+ *  - a line starting with '#' or ';' is a comment, and so is the rest of a
+ *    line from a '#' or ';' that follows a space or tab ("syn_rate = 5 # x"
+ *    is 5); elsewhere they are part of the value ("batv_secret = a#b");
+ *  - the separator is '='; "key: value" and "[section]" lines are errors;
+ *  - a line may hold at most 199 characters (libinih's buffer); a longer
+ *    one is an error, never cut;
+ *  - a key given twice: the last one wins (a list is replaced, not merged).
  */
 int settings_load_file(struct bw_settings *s, const char *path, char *err,
 		       size_t errlen);

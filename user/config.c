@@ -1,0 +1,969 @@
+/*
+ * config.c - bouncewall's settings: one table of keys, one writer.
+ *
+ * Every way a setting changes (the config file, a command-line flag,
+ * `threshold set`) goes through settings_set(), which parses into locals and
+ * stores only when the whole value is good, so a rejected value never leaves
+ * a half-written list behind.  settings_load_file() parses into a copy,
+ * runs settings_validate() and only then commits, so a bad file (or a bad
+ * reload) leaves the running settings exactly as they were.
+ *
+ * The file is read with libinih through our own line reader, which sees
+ * every physical line before inih does.  That is where the file format is
+ * pinned down independently of how the library was built (the Debian build
+ * silently cuts lines at 199 characters, continues indented lines as
+ * multi-line values and strips only ';' inline comments): over-long lines,
+ * NUL bytes, "[section]" headers and lines without '=' are errors at their
+ * own line number; leading whitespace is dropped; '#' and ';' start a
+ * comment at the beginning of a line or after a space or tab.
+ *
+ * Functions return 0 or a negative errno; messages go to the caller's err.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <ini.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+
+/* Bad values are echoed escaped and cut to this many bytes. */
+#define SHOWN_MAX		64
+#define SHOWN_BUF		(SHOWN_MAX + 4)	/* + "..." + NUL */
+#define PATH_SHOWN_MAX		100
+
+#define U32_MAX_VALUE		1000000
+#define FACTOR_MAX		1000.0
+#define NUMBER_TEXT_MAX		32
+#define DNS_NAME_MAX		253
+#define DNS_LABEL_MAX		63
+#define VALUE_SPACE		" \t\r\n"
+
+enum setting_kind {
+	K_IFACES,
+	K_PORTS,
+	K_MODE,
+	K_U32,
+	K_DURATION,
+	K_FACTOR,
+	K_DOMAINS,
+	K_SECRET,
+	K_LISTEN,
+	K_SOCKET,
+	K_DIR,
+};
+
+enum setting_id {
+	S_INTERFACE,
+	S_SMTP_PORTS,
+	S_MODE,
+	S_SYN_RATE,
+	S_SYN_BURST,
+	S_THROTTLE_RATE,
+	S_NULL_RATE,
+	S_SCORE_THROTTLE,
+	S_SCORE_BLOCK,
+	S_BLOCK_TTL,
+	S_BLOCK_TTL_MAX,
+	S_STORM_FACTOR,
+	S_PREFIX_V4,
+	S_PREFIX_V6,
+	S_PROTECTED_DOMAINS,
+	S_BATV_SECRET,
+	S_METRICS_LISTEN,
+	S_CONTROL_SOCKET,
+	S_STATE_DIR,
+	S_COUNT
+};
+
+static const struct setting_desc table[S_COUNT] = {
+	[S_INTERFACE] = { "interface", "",
+			  "interfaces to protect (space- or comma-separated)", false },
+	[S_SMTP_PORTS] = { "smtp_ports", "25,465,587",
+			   "TCP ports treated as SMTP (at most 8)", false },
+	[S_MODE] = { "mode", "enforce",
+		     "enforce, or monitor: count what would be dropped, drop nothing", true },
+	[S_SYN_RATE] = { "syn_rate", "20",
+			 "new SMTP connections/s admitted per source prefix (0 = off)", true },
+	[S_SYN_BURST] = { "syn_burst", "40",
+			  "connections a source prefix may open at once above syn_rate", true },
+	[S_THROTTLE_RATE] = { "throttle_rate", "1",
+			      "new SMTP connections/s admitted from a throttled source", true },
+	[S_NULL_RATE] = { "null_rate", "30",
+			  "null-sender transactions/min from one source that count as suspicious",
+			  true },
+	[S_SCORE_THROTTLE] = { "score_throttle", "50",
+			       "score at which a source is throttled", true },
+	[S_SCORE_BLOCK] = { "score_block", "100",
+			    "score at which a source is blocked", true },
+	[S_BLOCK_TTL] = { "block_ttl", "10m",
+			  "length of a first block; doubled for each repeat", true },
+	[S_BLOCK_TTL_MAX] = { "block_ttl_max", "24h",
+			      "cap on the length of a repeated block", true },
+	[S_STORM_FACTOR] = { "storm_factor", "5",
+			     "null-sender rate / its baseline that declares a storm", true },
+	[S_PREFIX_V4] = { "prefix_v4", "32",
+			  "IPv4 prefix length sources are scored and blocked as (8..32)", false },
+	[S_PREFIX_V6] = { "prefix_v6", "64",
+			  "IPv6 prefix length sources are scored and blocked as (16..128)", false },
+	[S_PROTECTED_DOMAINS] = { "protected_domains", "",
+				  "our domains: bounces to them are what we count", true },
+	[S_BATV_SECRET] = { "batv_secret", "",
+			    "BATV prvs= key; bounces without a valid tag score high", true },
+	[S_METRICS_LISTEN] = { "metrics_listen", "127.0.0.1:9025",
+			       "Prometheus endpoint HOST:PORT, or off", false },
+	[S_CONTROL_SOCKET] = { "control_socket", "/run/bouncewall/bouncewall.sock",
+			       "path of the CLI's control socket", false },
+	[S_STATE_DIR] = { "state_dir", "/var/lib/bouncewall",
+			  "where blocks and counters survive restarts", false },
+};
+
+/* How each key is parsed and where it lives; numbers only for K_U32 and
+ * K_DURATION, the other kinds each have one field. */
+struct setting_rule {
+	enum setting_kind kind;
+	size_t off;
+	uint32_t min, max;
+};
+
+#define U32(field, lo, hi)	{ K_U32, offsetof(struct bw_settings, field), lo, hi }
+#define DUR(field)		{ K_DURATION, offsetof(struct bw_settings, field), 0, 0 }
+
+static const struct setting_rule rules[S_COUNT] = {
+	[S_INTERFACE] = { K_IFACES, 0, 0, 0 },
+	[S_SMTP_PORTS] = { K_PORTS, 0, 0, 0 },
+	[S_MODE] = { K_MODE, 0, 0, 0 },
+	[S_SYN_RATE] = U32(syn_rate, 0, U32_MAX_VALUE),
+	[S_SYN_BURST] = U32(syn_burst, 1, U32_MAX_VALUE),
+	[S_THROTTLE_RATE] = U32(throttle_rate, 0, U32_MAX_VALUE),
+	[S_NULL_RATE] = U32(null_rate, 1, U32_MAX_VALUE),
+	[S_SCORE_THROTTLE] = U32(score_throttle, 1, U32_MAX_VALUE),
+	[S_SCORE_BLOCK] = U32(score_block, 1, U32_MAX_VALUE),
+	[S_BLOCK_TTL] = DUR(block_ttl),
+	[S_BLOCK_TTL_MAX] = DUR(block_ttl_max),
+	[S_STORM_FACTOR] = { K_FACTOR, 0, 0, 0 },
+	[S_PREFIX_V4] = U32(prefix_v4, 8, 32),
+	[S_PREFIX_V6] = U32(prefix_v6, 16, 128),
+	[S_PROTECTED_DOMAINS] = { K_DOMAINS, 0, 0, 0 },
+	[S_BATV_SECRET] = { K_SECRET, 0, 0, 0 },
+	[S_METRICS_LISTEN] = { K_LISTEN, 0, 0, 0 },
+	[S_CONTROL_SOCKET] = { K_SOCKET, 0, 0, 0 },
+	[S_STATE_DIR] = { K_DIR, 0, 0, 0 },
+};
+
+/* The number a K_U32 or K_DURATION rule points at. */
+static void *
+field(struct bw_settings *s, const struct setting_rule *r)
+{
+	return (char *)s + r->off;
+}
+
+static const void *
+cfield(const struct bw_settings *s, const struct setting_rule *r)
+{
+	return (const char *)s + r->off;
+}
+
+static const char *const mode_names[] = {
+	[BW_MODE_ENFORCE] = "enforce",
+	[BW_MODE_MONITOR] = "monitor",
+};
+
+const struct setting_desc *
+settings_table(size_t *n)
+{
+	*n = S_COUNT;
+	return table;
+}
+
+static int
+find_id(const char *name)
+{
+	for (int i = 0; i < S_COUNT; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const struct setting_desc *
+settings_find(const char *name)
+{
+	int id = find_id(name);
+
+	return id < 0 ? NULL : &table[id];
+}
+
+/* Untrusted text for an error message: escaped, cut, marked when cut. */
+static const char *
+shown(char *buf, const char *v, size_t n, size_t max)
+{
+	log_escape(buf, max + 1, v, n > max ? max : n);
+	if (n > max)
+		strcat(buf, "...");
+	return buf;
+}
+
+static int
+bad_value(char *err, size_t errlen, int id, const char *v, size_t n, const char *expected)
+{
+	char b[SHOWN_BUF];
+
+	snprintf(err, errlen, "%s: invalid value '%s' (expected %s)", table[id].name,
+		 shown(b, v, n, SHOWN_MAX), expected);
+	return -EINVAL;
+}
+
+static bool
+is_digits(const char *v, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return true;
+}
+
+/* Decimal digits only (strtoul alone would take "+5", " 5" and "-5"). */
+static int
+parse_ulong(const char *v, size_t n, unsigned long min, unsigned long max,
+	    unsigned long *out)
+{
+	char text[NUMBER_TEXT_MAX];
+	unsigned long x;
+	char *end;
+
+	if (!is_digits(v, n) || n >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	errno = 0;
+	x = strtoul(text, &end, 10);
+	if (errno || *end != '\0' || x < min || x > max)
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+/* "5", "2.5": digits with at most one '.', above 1 and at most 1000.  No
+ * sign, exponent, hex, inf or nan, which strtod() would all accept. */
+static int
+parse_factor(const char *v, size_t n, double *out)
+{
+	char text[NUMBER_TEXT_MAX];
+	unsigned int dots = 0, digits = 0;
+	double x;
+	char *end;
+
+	if (n == 0 || n >= sizeof(text))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '.')
+			dots++;
+		else if (v[i] >= '0' && v[i] <= '9')
+			digits++;
+		else
+			return -EINVAL;
+	}
+	if (dots > 1 || digits == 0)
+		return -EINVAL;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	errno = 0;
+	x = strtod(text, &end);
+	if (errno || *end != '\0' || !(x > 1.0 && x <= FACTOR_MAX))
+		return -EINVAL;
+	*out = x;
+	return 0;
+}
+
+/* Shortest plain decimal (no exponent: 1..1000 never needs one) that
+ * reads back as exactly x. */
+static void
+format_factor(double x, char *buf, size_t len)
+{
+	for (int prec = 0; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*f", prec, x);
+		if (strtod(buf, NULL) == x)
+			return;
+	}
+}
+
+static bool
+is_separator(char c)
+{
+	return c == ' ' || c == '\t' || c == ',';
+}
+
+/* Next list item in [*pos, end); false when none is left. */
+static bool
+next_item(const char **pos, const char *end, const char **item, size_t *n)
+{
+	const char *p = *pos;
+
+	while (p < end && is_separator(*p))
+		p++;
+	if (p == end)
+		return false;
+	*item = p;
+	while (p < end && !is_separator(*p))
+		p++;
+	*n = (size_t)(p - *item);
+	*pos = p;
+	return true;
+}
+
+static int
+too_many(char *err, size_t errlen, int id, const char *v, size_t n, unsigned int max)
+{
+	char b[SHOWN_BUF];
+
+	snprintf(err, errlen, "%s: too many values in '%s' (at most %u)", table[id].name,
+		 shown(b, v, n, SHOWN_MAX), max);
+	return -EINVAL;
+}
+
+static int
+duplicate(char *err, size_t errlen, int id, const char *v, size_t n)
+{
+	char b[SHOWN_BUF];
+
+	snprintf(err, errlen, "%s: '%s' is listed twice", table[id].name,
+		 shown(b, v, n, SHOWN_MAX));
+	return -EINVAL;
+}
+
+static int
+set_ports(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
+{
+	uint16_t ports[BW_MAX_PORTS] = { 0 };
+	unsigned int count = 0;
+	const char *pos = v, *item;
+	unsigned long port;
+	size_t len;
+
+	while (next_item(&pos, v + n, &item, &len)) {
+		if (parse_ulong(item, len, 1, 65535, &port) < 0)
+			return bad_value(err, errlen, S_SMTP_PORTS, item, len,
+					 "a port number 1..65535");
+		for (unsigned int i = 0; i < count; i++)
+			if (ports[i] == port)
+				return duplicate(err, errlen, S_SMTP_PORTS, item, len);
+		if (count == BW_MAX_PORTS)
+			return too_many(err, errlen, S_SMTP_PORTS, v, n, BW_MAX_PORTS);
+		ports[count++] = (uint16_t)port;
+	}
+	if (count == 0)
+		return bad_value(err, errlen, S_SMTP_PORTS, v, n, "at least one port number");
+	_Static_assert(sizeof(ports) == sizeof(s->smtp_ports), "smtp_ports");
+	memcpy(s->smtp_ports, ports, sizeof(ports));
+	s->n_ports = count;
+	return 0;
+}
+
+/* What the kernel's dev_valid_name() takes, less the separators we split
+ * on and anything unprintable. */
+static bool
+valid_ifname(const char *v, size_t n)
+{
+	if (n == 0 || n >= IF_NAMESIZE)
+		return false;
+	if ((n == 1 && v[0] == '.') || (n == 2 && v[0] == '.' && v[1] == '.'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f ||
+		    v[i] == '/' || v[i] == ':')
+			return false;
+	return true;
+}
+
+static int
+set_ifaces(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
+{
+	char names[BW_MAX_IFACES][IF_NAMESIZE] = { { 0 } };
+	unsigned int count = 0;
+	const char *pos = v, *item;
+	size_t len;
+
+	while (next_item(&pos, v + n, &item, &len)) {
+		if (!valid_ifname(item, len))
+			return bad_value(err, errlen, S_INTERFACE, item, len,
+					 "an interface name of 1..15 characters");
+		for (unsigned int i = 0; i < count; i++)
+			if (strlen(names[i]) == len && memcmp(names[i], item, len) == 0)
+				return duplicate(err, errlen, S_INTERFACE, item, len);
+		if (count == BW_MAX_IFACES)
+			return too_many(err, errlen, S_INTERFACE, v, n, BW_MAX_IFACES);
+		memcpy(names[count], item, len);
+		names[count++][len] = '\0';
+	}
+	_Static_assert(sizeof(names) == sizeof(s->interfaces), "interfaces");
+	memcpy(s->interfaces, names, sizeof(names));
+	s->n_interfaces = count;
+	return 0;
+}
+
+/* A DNS name in letters, digits, '-' and '.': labels of 1..63, no label
+ * starting or ending with '-', 253 in all, no trailing dot.  `lower`, when
+ * given, receives it lowercased. */
+static bool
+valid_dns_name(const char *v, size_t n, char *lower)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > DNS_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c == '.') {
+			if (label == 0 || v[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
+			if (c == '-' && label == 0)
+				return false;
+			if (++label > DNS_LABEL_MAX)
+				return false;
+		} else {
+			return false;
+		}
+		if (lower)
+			lower[i] = c;
+	}
+	if (label == 0 || v[n - 1] == '-')
+		return false;
+	if (lower)
+		lower[n] = '\0';
+	return true;
+}
+
+static int
+set_domains(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
+{
+	char names[BW_MAX_DOMAINS][BW_DOMAIN_MAX + 1] = { { 0 } }, lower[BW_DOMAIN_MAX + 1];
+	unsigned int count = 0;
+	const char *pos = v, *item;
+	size_t len;
+
+	while (next_item(&pos, v + n, &item, &len)) {
+		if (!valid_dns_name(item, len, lower))
+			return bad_value(err, errlen, S_PROTECTED_DOMAINS, item, len,
+					 "a domain name of letters, digits, '-' and '.'");
+		for (unsigned int i = 0; i < count; i++)
+			if (strcmp(names[i], lower) == 0)
+				return duplicate(err, errlen, S_PROTECTED_DOMAINS, item, len);
+		if (count == BW_MAX_DOMAINS)
+			return too_many(err, errlen, S_PROTECTED_DOMAINS, v, n, BW_MAX_DOMAINS);
+		memcpy(names[count++], lower, len + 1);
+	}
+	_Static_assert(sizeof(names) == sizeof(s->protected_domains), "domains");
+	memcpy(s->protected_domains, names, sizeof(names));
+	s->n_domains = count;
+	return 0;
+}
+
+/* The whole field is rewritten, so no old bytes linger past the NUL (the
+ * secret least of all).  The caller has checked n < size. */
+static void
+store_text(char *dst, size_t size, const char *v, size_t n)
+{
+	memset(dst, 0, size);
+	memcpy(dst, v, n);
+}
+
+/* Empty clears it; otherwise 1..BW_SECRET_MAX printable, no spaces.  The
+ * value is never echoed: it is a key. */
+static int
+set_secret(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
+{
+	bool ok = n <= BW_SECRET_MAX;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)v[i] > ' ' && (unsigned char)v[i] < 0x7f;
+	if (!ok) {
+		snprintf(err, errlen,
+			 "%s: invalid value (not shown; expected 1..%d printable characters without spaces)",
+			 table[S_BATV_SECRET].name, BW_SECRET_MAX);
+		return -EINVAL;
+	}
+	store_text(s->batv_secret, sizeof(s->batv_secret), v, n);
+	return 0;
+}
+
+/* "off", or HOST:PORT with HOST an IPv4 address, a bracketed IPv6 address
+ * or a host name (resolved when the endpoint starts). */
+static bool
+valid_listen(const char *v, size_t n)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = NULL;
+	unsigned long port;
+	unsigned char a[16];
+	size_t hlen;
+
+	if (n == 3 && memcmp(v, "off", 3) == 0)
+		return true;
+	if (n >= BW_LISTEN_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == ':')
+			colon = v + i;
+	if (!colon || parse_ulong(colon + 1, (size_t)(v + n - colon - 1), 1, 65535, &port) < 0)
+		return false;
+	hlen = (size_t)(colon - v);
+	if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
+		if (hlen - 2 >= sizeof(host))
+			return false;
+		memcpy(host, v + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		return inet_pton(AF_INET6, host, a) == 1;
+	}
+	/* All digits and dots reads as an IPv4 address, so it must be one:
+	 * "999.0.0.1" is a typo, not a host name. */
+	if (hlen > 0 && hlen < sizeof(host) && strspn(v, "0123456789.") >= hlen) {
+		memcpy(host, v, hlen);
+		host[hlen] = '\0';
+		return inet_pton(AF_INET, host, a) == 1;
+	}
+	return valid_dns_name(v, hlen, NULL);
+}
+
+static bool
+valid_path(const char *v, size_t n, size_t max, bool dir)
+{
+	if (n == 0 || n >= max || v[0] != '/')
+		return false;
+	if (!dir && v[n - 1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < ' ' || (unsigned char)v[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int
+settings_set(struct bw_settings *s, const char *key, const char *value, char *err,
+	     size_t errlen)
+{
+	char b[SHOWN_BUF], expected[64], text[NUMBER_TEXT_MAX];
+	const struct setting_rule *r;
+	const char *v = value;
+	unsigned long num;
+	uint64_t secs;
+	size_t n;
+	double f;
+	int id = find_id(key);
+
+	if (id < 0) {
+		snprintf(err, errlen, "unknown key '%s'", shown(b, key, strlen(key), SHOWN_MAX));
+		return -ENOENT;
+	}
+	r = &rules[id];
+	n = strlen(v);
+	while (n > 0 && strchr(VALUE_SPACE, v[0])) {
+		v++;
+		n--;
+	}
+	while (n > 0 && strchr(VALUE_SPACE, v[n - 1]))
+		n--;
+
+	switch (r->kind) {
+	case K_IFACES:
+		return set_ifaces(s, v, n, err, errlen);
+	case K_PORTS:
+		return set_ports(s, v, n, err, errlen);
+	case K_DOMAINS:
+		return set_domains(s, v, n, err, errlen);
+	case K_SECRET:
+		return set_secret(s, v, n, err, errlen);
+	case K_MODE:
+		for (uint32_t m = 0; m < sizeof(mode_names) / sizeof(mode_names[0]); m++) {
+			if (strlen(mode_names[m]) == n && memcmp(mode_names[m], v, n) == 0) {
+				s->mode = m;
+				return 0;
+			}
+		}
+		return bad_value(err, errlen, id, v, n, "enforce or monitor");
+	case K_U32:
+		if (parse_ulong(v, n, r->min, r->max, &num) < 0) {
+			snprintf(expected, sizeof(expected), "an integer %u..%u", r->min, r->max);
+			return bad_value(err, errlen, id, v, n, expected);
+		}
+		*(uint32_t *)field(s, r) = (uint32_t)num;
+		return 0;
+	case K_DURATION:
+		if (n < sizeof(text))
+			store_text(text, sizeof(text), v, n);
+		if (n >= sizeof(text) || duration_parse(text, &secs) < 0)
+			return bad_value(err, errlen, id, v, n,
+					 "a duration such as 90s, 10m, 2h or 1d");
+		*(uint64_t *)field(s, r) = secs;
+		return 0;
+	case K_FACTOR:
+		if (parse_factor(v, n, &f) < 0)
+			return bad_value(err, errlen, id, v, n,
+					 "a decimal number above 1 and at most 1000");
+		s->storm_factor = f;
+		return 0;
+	case K_LISTEN:
+		if (!valid_listen(v, n))
+			return bad_value(err, errlen, id, v, n,
+					 "HOST:PORT, [IPv6]:PORT or off");
+		store_text(s->metrics_listen, sizeof(s->metrics_listen), v, n);
+		return 0;
+	case K_SOCKET:
+		if (!valid_path(v, n, sizeof(s->control_socket), false)) {
+			snprintf(expected, sizeof(expected), "an absolute file path under %zu bytes",
+				 sizeof(s->control_socket));
+			return bad_value(err, errlen, id, v, n, expected);
+		}
+		store_text(s->control_socket, sizeof(s->control_socket), v, n);
+		return 0;
+	case K_DIR:
+		if (!valid_path(v, n, sizeof(s->state_dir), true))
+			return bad_value(err, errlen, id, v, n, "an absolute directory path");
+		store_text(s->state_dir, sizeof(s->state_dir), v, n);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Append to a canonical value; false once it no longer fits. */
+static bool
+put(char *buf, size_t len, size_t *used, const char *sep, const char *text)
+{
+	int w;
+
+	if (*used >= len)
+		return false;
+	w = snprintf(buf + *used, len - *used, "%s%s", *used ? sep : "", text);
+	if (w < 0 || (size_t)w >= len - *used) {
+		*used = len;
+		return false;
+	}
+	*used += (size_t)w;
+	return true;
+}
+
+int
+settings_get(const struct bw_settings *s, const char *key, char *buf, size_t len)
+{
+	const struct setting_rule *r;
+	char text[NUMBER_TEXT_MAX];
+	size_t used = 0;
+	bool ok = true;
+	int id = find_id(key);
+
+	if (id < 0)
+		return -ENOENT;
+	if (len == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	r = &rules[id];
+	switch (r->kind) {
+	case K_IFACES:
+		for (unsigned int i = 0; ok && i < s->n_interfaces; i++)
+			ok = put(buf, len, &used, ",", s->interfaces[i]);
+		break;
+	case K_PORTS:
+		for (unsigned int i = 0; ok && i < s->n_ports; i++) {
+			snprintf(text, sizeof(text), "%u", s->smtp_ports[i]);
+			ok = put(buf, len, &used, ",", text);
+		}
+		break;
+	case K_DOMAINS:
+		for (unsigned int i = 0; ok && i < s->n_domains; i++)
+			ok = put(buf, len, &used, ",", s->protected_domains[i]);
+		break;
+	case K_MODE:
+		ok = put(buf, len, &used, "",
+			 s->mode < sizeof(mode_names) / sizeof(mode_names[0]) ?
+			 mode_names[s->mode] : "unknown");
+		break;
+	case K_U32:
+		snprintf(text, sizeof(text), "%u", *(const uint32_t *)cfield(s, r));
+		ok = put(buf, len, &used, "", text);
+		break;
+	case K_DURATION:
+		duration_format(*(const uint64_t *)cfield(s, r), text, sizeof(text));
+		ok = put(buf, len, &used, "", text);
+		break;
+	case K_FACTOR:
+		format_factor(s->storm_factor, text, sizeof(text));
+		ok = put(buf, len, &used, "", text);
+		break;
+	case K_SECRET:
+		ok = put(buf, len, &used, "", s->batv_secret[0] ? "(set)" : "");
+		break;
+	case K_LISTEN:
+		ok = put(buf, len, &used, "", s->metrics_listen);
+		break;
+	case K_SOCKET:
+		ok = put(buf, len, &used, "", s->control_socket);
+		break;
+	case K_DIR:
+		ok = put(buf, len, &used, "", s->state_dir);
+		break;
+	}
+	return ok ? 0 : -ENOSPC;
+}
+
+void
+settings_defaults(struct bw_settings *s)
+{
+	char err[BW_ERR_MAX];
+
+	/* The table is the one source of defaults; an empty default is the
+	 * zeroed field (no interfaces, no domains, no secret). */
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < S_COUNT; i++) {
+		if (table[i].default_value[0] == '\0')
+			continue;
+		if (settings_set(s, table[i].name, table[i].default_value, err, sizeof(err)) < 0)
+			abort();	/* a bad table is a build bug */
+	}
+}
+
+int
+settings_validate(const struct bw_settings *s, char *err, size_t errlen)
+{
+	char a[NUMBER_TEXT_MAX], b[NUMBER_TEXT_MAX];
+
+	/* Fields written directly, not through settings_set(), get their
+	 * ranges checked again here. */
+	for (int i = 0; i < S_COUNT; i++) {
+		const struct setting_rule *r = &rules[i];
+		uint32_t v;
+
+		if (r->kind != K_U32)
+			continue;
+		v = *(const uint32_t *)cfield(s, r);
+		if (v < r->min || v > r->max) {
+			snprintf(err, errlen, "%s: %u is out of range %u..%u", table[i].name, v,
+				 r->min, r->max);
+			return -EINVAL;
+		}
+	}
+	if (s->n_ports == 0 || s->n_ports > BW_MAX_PORTS) {
+		snprintf(err, errlen, "smtp_ports: between 1 and %d ports are needed",
+			 BW_MAX_PORTS);
+		return -EINVAL;
+	}
+	if (s->n_interfaces > BW_MAX_IFACES || s->n_domains > BW_MAX_DOMAINS) {
+		snprintf(err, errlen, "too many interfaces or protected_domains");
+		return -EINVAL;
+	}
+	if (s->mode >= sizeof(mode_names) / sizeof(mode_names[0])) {
+		snprintf(err, errlen, "mode: unknown mode %u", s->mode);
+		return -EINVAL;
+	}
+	if (!(s->storm_factor > 1.0 && s->storm_factor <= FACTOR_MAX)) {
+		snprintf(err, errlen, "storm_factor: must be above 1 and at most 1000");
+		return -EINVAL;
+	}
+	if (s->block_ttl == 0 || s->block_ttl_max == 0) {
+		snprintf(err, errlen, "block_ttl and block_ttl_max must be above zero");
+		return -EINVAL;
+	}
+
+	/* Cross-key rules. */
+	if (s->score_throttle >= s->score_block) {
+		snprintf(err, errlen, "score_throttle (%u) must be below score_block (%u)",
+			 s->score_throttle, s->score_block);
+		return -EINVAL;
+	}
+	if (s->block_ttl > s->block_ttl_max) {
+		snprintf(err, errlen, "block_ttl (%s) must not exceed block_ttl_max (%s)",
+			 duration_format(s->block_ttl, a, sizeof(a)),
+			 duration_format(s->block_ttl_max, b, sizeof(b)));
+		return -EINVAL;
+	}
+	/* A throttled source admitted faster than an ordinary one is not
+	 * throttled.  With syn_rate off there is nothing to compare with. */
+	if (s->syn_rate != 0 && s->throttle_rate > s->syn_rate) {
+		snprintf(err, errlen, "throttle_rate (%u) must not exceed syn_rate (%u)",
+			 s->throttle_rate, s->syn_rate);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the config file ---- */
+
+struct conf_parse {
+	FILE *f;
+	unsigned int lineno;		/* physical line last handed to inih */
+	unsigned int err_line;		/* first line we found wrong, 0 = none */
+	int read_errno;
+	char msg[BW_ERR_MAX];		/* what is wrong with err_line */
+	struct bw_settings next;	/* parsed into, committed at the end */
+};
+
+static void
+conf_error(struct conf_parse *cp, const char *msg)
+{
+	if (cp->err_line)
+		return;
+	cp->err_line = cp->lineno;
+	snprintf(cp->msg, sizeof(cp->msg), "%s", msg);
+}
+
+/*
+ * inih's line reader.  Reads one physical line whatever its length, so
+ * line numbers stay exact, and hands inih only lines whose meaning does not
+ * depend on how libinih was built; a line we reject goes to inih as "".
+ * Once a line is wrong we stop: the first error is the one reported.
+ */
+static char *
+conf_read_line(char *str, int num, void *stream)
+{
+	struct conf_parse *cp = stream;
+	size_t n = 0, start = 0;
+	bool too_long = false, nul = false;
+	char *eq, msg[64];
+	int ch = EOF;
+
+	if (cp->err_line || num < 2)
+		return NULL;
+	while ((ch = getc(cp->f)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			nul = true;
+		else if (n < (size_t)num - 1)
+			str[n++] = (char)ch;
+		else
+			too_long = true;
+	}
+	if (ch == EOF) {
+		if (ferror(cp->f)) {
+			cp->read_errno = errno ? errno : EIO;
+			return NULL;
+		}
+		if (n == 0 && !too_long && !nul)
+			return NULL;
+	}
+	str[n] = '\0';
+	cp->lineno++;
+	if (too_long) {
+		snprintf(msg, sizeof(msg), "line too long (at most %d characters)", num - 1);
+		conf_error(cp, msg);
+		str[0] = '\0';
+		return str;
+	}
+	if (nul) {
+		conf_error(cp, "line contains a NUL byte");
+		str[0] = '\0';
+		return str;
+	}
+	if (cp->lineno == 1 && n >= 3 && memcmp(str, "\xef\xbb\xbf", 3) == 0)
+		start = 3;		/* UTF-8 byte order mark */
+	while (str[start] == ' ' || str[start] == '\t' || str[start] == '\r')
+		start++;
+	memmove(str, str + start, n - start + 1);
+	if (str[0] == '\0' || str[0] == '#' || str[0] == ';')
+		return str;
+	for (char *p = str + 1; *p; p++) {
+		if ((*p == '#' || *p == ';') && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			break;
+		}
+	}
+	if (str[0] == '[') {
+		conf_error(cp, "section headers are not supported (write key = value lines)");
+		str[0] = '\0';
+		return str;
+	}
+	eq = strpbrk(str, "=:");
+	if (!eq || *eq == ':') {
+		conf_error(cp, "expected 'key = value'");
+		str[0] = '\0';
+	}
+	return str;
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_parse *cp = user;
+	char msg[BW_ERR_MAX];
+
+	if (section[0] != '\0') {
+		conf_error(cp, "section headers are not supported (write key = value lines)");
+		return 0;
+	}
+	if (settings_set(&cp->next, name, value, msg, sizeof(msg)) < 0) {
+		conf_error(cp, msg);
+		return 0;
+	}
+	return 1;
+}
+
+int
+settings_load_file(struct bw_settings *s, const char *path, char *err, size_t errlen)
+{
+	char where[PATH_SHOWN_MAX + 4], msg[BW_ERR_MAX];
+	struct conf_parse *cp;
+	struct stat st;
+	int ret = 0, r;
+
+	shown(where, path, strlen(path), PATH_SHOWN_MAX);
+	cp = calloc(1, sizeof(*cp));
+	if (!cp) {
+		snprintf(err, errlen, "%s: %s", where, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	cp->f = fopen(path, "re");
+	if (!cp->f) {
+		ret = -errno;
+		goto fail;
+	}
+	if (fstat(fileno(cp->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		ret = -EISDIR;
+		goto fail;
+	}
+	cp->next = *s;
+	r = ini_parse_stream(conf_read_line, cp, conf_handler, cp);
+	if (cp->read_errno) {
+		ret = -cp->read_errno;
+		goto fail;
+	}
+	if (cp->err_line && (r <= 0 || cp->err_line <= (unsigned int)r)) {
+		snprintf(err, errlen, "%s:%u: %s", where, cp->err_line, cp->msg);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (r > 0) {
+		/* Not reached with our reader; kept so a library surprise
+		 * still names the line. */
+		snprintf(err, errlen, "%s:%d: expected 'key = value'", where, r);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (r < 0) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (settings_validate(&cp->next, msg, sizeof(msg)) < 0) {
+		snprintf(err, errlen, "%s: %s", where, msg);
+		ret = -EINVAL;
+		goto out;
+	}
+	*s = cp->next;
+	goto out;
+fail:
+	snprintf(err, errlen, "%s: %s", where, strerror(-ret));
+out:
+	if (cp->f)
+		fclose(cp->f);
+	free(cp);
+	return ret;
+}
