@@ -12,7 +12,7 @@ CLANG		?= clang
 BPFTOOL		?= bpftool
 MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 
-PKGS		:= libbpf libpcap inih
+PKGS		:= libbpf libpcap inih libmicrohttpd libcap-ng libcrypto
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -43,9 +43,15 @@ UNIT_BIN	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BPFT_SRC	:= $(wildcard tests/bpf/test_*.c)
 BPFT_BIN	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRC))
 
+FUZZ_SRC	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN	:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_OBJ	:= $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(filter-out user/main.c,$(USER_SRC)))
+FUZZ_CFLAGS	:= -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS	?= 20
+
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check unit-test bpf-test lab-test demo bench fuzz install clean
+.PHONY: all deps check unit-test bpf-test analyze-test lab-test fuzz-smoke demo bench fuzz install clean
 
 all: $(BUILD)/bouncewall $(BUILD)/bouncewall.bpf.o
 
@@ -93,6 +99,36 @@ unit-test: $(UNIT_BIN)
 bpf-test: $(BPFT_BIN)
 	$(Q)set -e; for t in $(BPFT_BIN); do echo "== $$t"; $$t $(BUILD)/bouncewall.bpf.o; done
 
+analyze-test: all
+	$(Q)./tests/analyze/run.sh
+
+$(BUILD)/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) include/bouncewall.h Makefile
+	$(Q)mkdir -p $(dir $@)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(filter-out -O2 -g,$(CFLAGS)) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/obj/kern.o: $(BUILD)/bouncewall.skel.h
+
+$(BUILD)/fuzz/libbw.a: $(FUZZ_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libbw.a
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(filter-out -O2 -g,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $< $(BUILD)/fuzz/libbw.a $(LDLIBS) -o $@
+
+# `make fuzz` runs each target for FUZZ_SECONDS (default 20; e.g.
+# FUZZ_SECONDS=600 for a real session); `make check` gives each a short run.
+fuzz: $(FUZZ_BIN)
+	$(Q)set -e; for f in $(FUZZ_BIN); do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		echo "== $$f ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds-$$n 2>&1 | tail -n 12; done
+
+fuzz-smoke:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
 lab-test: all
 	$(Q)./tests/lab/run-all.sh
 
@@ -100,6 +136,8 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory bpf-test
+	$(Q)if [ -x tests/analyze/run.sh ]; then $(MAKE) --no-print-directory analyze-test; fi
+	$(Q)if [ -n "$(FUZZ_SRC)" ]; then $(MAKE) --no-print-directory fuzz-smoke; fi
 	$(Q)$(MAKE) --no-print-directory lab-test
 
 bench: deps all

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libpcap-dev libxdp-dev xdp-tools libcmocka-dev libmicrohttpd-dev libssl-dev
-libclang-rt-14-dev libinih-dev iproute2 tcpdump hping3 tshark postfix swaks openssl
+libclang-rt-14-dev libinih-dev libcap-ng-dev iproute2 tcpdump hping3 tshark postfix swaks openssl
 prometheus python3-scapy procps psmisc"
 
 missing=""

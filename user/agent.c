@@ -17,15 +17,17 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <cap-ng.h>
 
 #include "addr.h"
 #include "agent.h"
 #include "ctl.h"
 #include "log.h"
+#include "metrics.h"
 
 #define EXPIRED_BATCH	256
 
-enum { EV_SIGNAL = 1, EV_CTL, EV_RING, EV_TICK };
+enum { EV_SIGNAL = 1, EV_CTL, EV_RING, EV_TICK, EV_METRICS };
 
 static const char run_usage[] =
 	"usage: bouncewall run [-c FILE] [-i IFACE]... [--mode enforce|monitor]\n"
@@ -182,10 +184,34 @@ serve_client(struct agent *a, int lfd)
 }
 
 static void
+fill_metrics(void *ctx, struct metrics_snapshot *m)
+{
+	struct agent *a = ctx;
+
+	m->version = BW_VERSION;
+	kern_read_stats(&a->kern, m->kern);
+	for (size_t i = 0; i < a->rules.block.n; i++) {
+		if (a->rules.block.v[i].action == BW_ACT_THROTTLE)
+			m->throttled_prefixes++;
+		else
+			m->blocked_prefixes++;
+	}
+	m->allowed_prefixes = a->rules.allow.n;
+	m->tracked_sources = kern_count_sources(&a->kern);
+	m->decisions_throttle = a->decisions[AGENT_DEC_THROTTLE];
+	m->decisions_block = a->decisions[AGENT_DEC_BLOCK];
+	m->decisions_unblock = a->decisions[AGENT_DEC_UNBLOCK];
+	m->kernel_events = a->kernel_events;
+	m->start_time = a->started;
+	m->monitor_mode = a->settings.mode == BW_MODE_MONITOR;
+}
+
+static void
 tick(struct agent *a)
 {
 	agent_expire_rules(a, kern_now_real());
 	agent_save_rules(a);
+	metrics_run(a->metrics);
 }
 
 /* Settings: defaults, then the file, then flags. Returns exit code or 0. */
@@ -323,6 +349,21 @@ restore_rules(struct agent *a)
 	return ret;
 }
 
+/*
+ * Everything privileged (loading, attaching, pinning, opening the ring
+ * buffer, binding sockets) is done by now; map updates go through fds we
+ * already hold, which the kernel checks by fd, not by capability.  Keep
+ * none, as Postfix's smtpd does after its jail setup.
+ */
+static int
+drop_privileges(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+		return -EPERM;
+	return 0;
+}
+
 static int
 add_fd(int ep, int fd, int tag)
 {
@@ -385,7 +426,18 @@ cmd_run(int argc, char **argv)
 		log_err("event loop setup failed err=\"%s\"", strerror(errno));
 		goto out_kern;
 	}
+	if (strcmp(a->settings.metrics_listen, "off") != 0) {
+		ret = metrics_start(&a->metrics, a->settings.metrics_listen, fill_metrics, a);
+		if (ret < 0 || add_fd(ep, metrics_fd(a->metrics), EV_METRICS) < 0) {
+			log_err("metrics listen=%s err=\"%s\"", a->settings.metrics_listen,
+				strerror(ret < 0 ? -ret : errno));
+			goto out_kern;
+		}
+		log_info("metrics listen=%s", a->settings.metrics_listen);
+	}
 	agent_save_rules(a);
+	if (drop_privileges() < 0)
+		log_warn("could not drop capabilities; running with them");
 	log_info("running mode=%s socket=%s state_dir=%s",
 		 a->settings.mode == BW_MODE_MONITOR ? "monitor" : "enforce",
 		 a->settings.control_socket, a->settings.state_dir);
@@ -417,6 +469,9 @@ cmd_run(int argc, char **argv)
 			case EV_CTL:
 				serve_client(a, lfd);
 				break;
+			case EV_METRICS:
+				metrics_run(a->metrics);
+				break;
 			case EV_RING:
 				ring_buffer__consume(rb);
 				break;
@@ -443,6 +498,7 @@ out_kern:
 				kern_detach(&a->kern, a->kern.ifaces[i].name);
 		unpin = false;
 	}
+	metrics_stop(a->metrics);
 	ring_buffer__free(rb);
 	kern_close(&a->kern, unpin);
 out_sock:

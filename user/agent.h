@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "kern.h"
+#include "metrics.h"
 #include "request.h"
 #include "rules.h"
 
@@ -36,6 +37,7 @@ struct agent {
 	uint64_t started;	/* unix seconds */
 	uint64_t kernel_events;	/* heavy-hitter events received */
 	uint64_t decisions[AGENT_DEC_MAX];
+	struct metrics_server *metrics;
 	volatile bool exiting;
 };
 

@@ -578,3 +578,18 @@ kern_read_sources(struct kern *k, struct kern_source *out, size_t max)
 	}
 	return n;
 }
+
+uint64_t
+kern_count_sources(struct kern *k)
+{
+	struct bw_key key, next;
+	void *prev = NULL;
+	uint64_t n = 0;
+
+	while (bpf_map_get_next_key(k->rate_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}

@@ -97,6 +97,9 @@ struct kern_source {
 	uint64_t over_limit;
 };
 
+/* How many prefixes bw_rate tracks now. */
+uint64_t kern_count_sources(struct kern *k);
+
 /* Copy up to max entries of bw_rate into out; returns how many. */
 size_t kern_read_sources(struct kern *k, struct kern_source *out, size_t max);
 

@@ -30,6 +30,8 @@ log() { printf '[lab %s] %s\n' "$LAB_ID" "$*"; }
 ok() { PASS=$((PASS + 1)); printf 'ok   %s\n' "$*"; }
 not_ok() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+# check_not WHAT CMD...: passes when CMD fails.
+check_not() { local what=$1; shift; if "$@"; then not_ok "$what"; else ok "$what"; fi; }
 
 lab_cleanup() {
 	local p

@@ -10,7 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 trap lab_cleanup EXIT
 
-FLOOD=10 SLOW=20 V6HOST=30 INNET=70 OUTNET=130 TTLHOST=80 ALLOWED=90 FLOOD2=100
+# INNET lies in the blocked /26 (.64-.127); everything else outside it.
+FLOOD=10 SLOW=20 V6HOST=30 INNET=70 OUTNET=130 TTLHOST=140 ALLOWED=150 FLOOD2=160
 lab_up $FLOOD $SLOW $V6HOST $INNET $OUTNET $TTLHOST $ALLOWED $FLOOD2
 DST4=$LAB_NET4.1 DST6=$LAB_NET6::1
 spawn /usr/bin/python3 "$LAB_ROOT/tests/lab/listener.py" $DST4 25 $DST4 8080 $DST6 25 $DST6 8080
@@ -61,9 +62,9 @@ check "kernel counted ratelimit drops" \
 # Blocks: v6 host, v4 /26.  SMTP dropped, other ports pass.
 check "block add v6 host" bwc block add $LAB_NET6::$V6HOST --reason "lab v6"
 check "block add v4 /26" bwc block add $LAB_NET4.64/26
-check "v6 blocked host: port 25 dropped" ! tcp_probe $LAB_NET6::$V6HOST $DST6 25
+check_not "v6 blocked host: port 25 dropped" tcp_probe $LAB_NET6::$V6HOST $DST6 25
 check "v6 blocked host: port 8080 passes" tcp_probe $LAB_NET6::$V6HOST $DST6 8080
-check "v4 /26 member: port 25 dropped" ! tcp_probe $LAB_NET4.$INNET $DST4 25
+check_not "v4 /26 member: port 25 dropped" tcp_probe $LAB_NET4.$INNET $DST4 25
 check "v4 /26 member: port 8080 passes" tcp_probe $LAB_NET4.$INNET $DST4 8080
 check "v4 outside the /26: port 25 passes" tcp_probe $LAB_NET4.$OUTNET $DST4 25
 check "v4 source with a blocked v6 neighbour passes" tcp_probe $LAB_NET4.$V6HOST $DST4 25
@@ -71,13 +72,13 @@ check "block list shows both" bash -c "'$BW' --socket '$LAB_SOCK' block list --j
 
 # TTL: enforced by the kernel's clock.
 check "block add --ttl 2s" bwc block add $LAB_NET4.$TTLHOST/32 --ttl 2s
-check "ttl block drops while active" ! tcp_probe $LAB_NET4.$TTLHOST $DST4 25
+check_not "ttl block drops while active" tcp_probe $LAB_NET4.$TTLHOST $DST4 25
 sleep 2.5
 check "ttl block stops dropping after expiry" tcp_probe $LAB_NET4.$TTLHOST $DST4 25
 
 # Allow beats block.
 bwc block add $LAB_NET4.$ALLOWED >/dev/null
-check "blocked host is dropped before allow" ! tcp_probe $LAB_NET4.$ALLOWED $DST4 25
+check_not "blocked host is dropped before allow" tcp_probe $LAB_NET4.$ALLOWED $DST4 25
 check "allow add" bwc allow add $LAB_NET4.$ALLOWED/32 --comment "our relay"
 check "allow beats block" tcp_probe $LAB_NET4.$ALLOWED $DST4 25
 
@@ -102,14 +103,14 @@ check "threshold unchanged by rejected sets" [ "$(bwc threshold get syn_rate)" =
 
 # kill -9: the pinned program, maps and blocks keep enforcing.
 kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
-check "after kill -9: v4 /26 still dropped" ! tcp_probe $LAB_NET4.$INNET $DST4 25
+check_not "after kill -9: v4 /26 still dropped" tcp_probe $LAB_NET4.$INNET $DST4 25
 check "after kill -9: allow still wins" tcp_probe $LAB_NET4.$ALLOWED $DST4 25
 check "after kill -9: XDP still attached" bash -c "ip link show '$LAB_IF' | grep -q xdp"
 agent_start || exit 1
 check "restarted agent adopted the pinned maps" bash -c "'$BW' --socket '$LAB_SOCK' status --json | grep -q '\"pinned_maps_adopted\":true'"
 check "restarted agent adopted the link" bash -c "'$BW' --socket '$LAB_SOCK' status --json | grep -q '\"adopted\":true'"
 check "restarted agent lists the blocks" bash -c "'$BW' --socket '$LAB_SOCK' block list | grep -q '$LAB_NET4.64/26'"
-check "restarted agent still drops the /26" ! tcp_probe $LAB_NET4.$INNET $DST4 25
+check_not "restarted agent still drops the /26" tcp_probe $LAB_NET4.$INNET $DST4 25
 
 # SIGTERM: clean detach; the state file brings blocks back.
 agent_stop
@@ -118,7 +119,7 @@ check "SIGTERM unpins" [ ! -e /sys/fs/bpf/bouncewall/bw_block ]
 check "detached: /26 member passes" tcp_probe $LAB_NET4.$INNET $DST4 25
 check "state file written" grep -q "$LAB_NET4.64/26" "$LAB_DIR/state/rules.state"
 agent_start || exit 1
-check "restart restores blocks from state_dir" ! tcp_probe $LAB_NET4.$INNET $DST4 25
+check_not "restart restores blocks from state_dir" tcp_probe $LAB_NET4.$INNET $DST4 25
 check "restart restores allows from state_dir" tcp_probe $LAB_NET4.$ALLOWED $DST4 25
 check "detach -i via the CLI" bwc detach -i "$LAB_IF"
 check "detached interface passes the /26" tcp_probe $LAB_NET4.$INNET $DST4 25

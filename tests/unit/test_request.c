@@ -3,6 +3,7 @@
  * both the CLI and the agent parse it.
  */
 #include <setjmp.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

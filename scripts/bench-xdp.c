@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * bench-xdp.c - XDP cost per packet, bouncewall beside its baselines.
+ *
+ * Every program is loaded from its object file with libbpf and fed the same
+ * canned packets through BPF_PROG_TEST_RUN with a large repeat count; the
+ * kernel reports the mean ns per run.  Runs are interleaved (each round
+ * measures every packet on every program) and the median round is kept, so
+ * a noisy moment hits all columns alike.  Columns:
+ *
+ *   trivial_pass/drop  return XDP_PASS / XDP_DROP: the harness floor
+ *   xdp-filter(ip)     xdpfilt_alw_ip.o, what `xdp-filter load -f ipv4,ipv6`
+ *                      loads, with the blocked sources as deny entries
+ *   xdp-filter(all)    xdpfilt_alw_all.o, the default `xdp-filter load`
+ *   bouncewall         a handful of rules (1 host, 1 v4 /24, 1 v6 /64, 1
+ *                      throttle)
+ *   bw_loaded          the same plus 100k host blocks, 10k CIDR blocks over
+ *                      five prefix lengths and 100k tracked sources
+ *
+ * xdp-filter knows no CIDRs and no throttling: for the CIDR rows it holds
+ * the packet's exact source, for the throttled row nothing (it passes).
+ *
+ * Usage: bench-xdp [-r REPEAT] [-n ROUNDS] [-j JSON_FILE] -b BOUNCEWALL.o
+ *                  -t TRIVIAL.o [-f XDPFILT_IP.o] [-F XDPFILT_ALL.o]
+ * JSON lines are appended to JSON_FILE, one per measurement.  Not a test:
+ * it reports the targets and always exits 0 once it has measured.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bouncewall.h"
+
+#define NSEC_PER_SEC	1000000000ULL
+#define ROUNDS_MAX	15
+#define PKT_LEN_MAX	128
+
+/* xdp-filter's ABI (common_kern_user.h): a per-CPU __u64 per address whose
+ * low bits say which direction matches. */
+#define XDPFILT_FLAG_SRC	(1 << 0)
+
+enum col {
+	COL_PASS,
+	COL_DROP,
+	COL_XF_IP,
+	COL_XF_ALL,
+	COL_BW,
+	COL_BW_LOADED,
+	COL_MAX
+};
+
+static const char *const col_names[COL_MAX] = {
+	"trivial_pass", "trivial_drop", "xdp-filter(ip)", "xdp-filter(all)",
+	"bouncewall", "bw_loaded",
+};
+
+/* JSON names: no parentheses. */
+static const char *const col_ids[COL_MAX] = {
+	"trivial_pass", "trivial_drop", "xdp_filter_ip", "xdp_filter_all",
+	"bouncewall", "bouncewall_loaded",
+};
+
+struct row {
+	const char *name;
+	const char *src;
+	__u16 dport;
+	bool syn;
+	bool fast_rate;		/* bouncewall: a SYN rate it never exceeds */
+	bool xf_deny;		/* xdp-filter: deny this exact source */
+	bool blocked;		/* compare bouncewall with xdp-filter */
+};
+
+static const struct row rows[] = {
+	{ "non_smtp",              "198.51.100.7",       443, false, false, false, false },
+	{ "smtp_syn_unknown",      "198.51.100.7",       25,  true,  true,  false, false },
+	{ "smtp_syn_unknown_v6",   "2001:db8:1::7",      25,  true,  true,  false, false },
+	{ "smtp_syn_ratelimited",  "198.51.100.9",       25,  true,  false, false, false },
+	{ "smtp_syn_blocked_host", "192.0.2.66",         25,  true,  false, true,  true },
+	{ "smtp_syn_blocked_cidr", "203.0.113.77",       25,  true,  false, true,  true },
+	{ "smtp_syn_blocked_v6_64", "2001:db8:bad:1::77", 25, true,  false, true,  true },
+	{ "smtp_syn_throttled",    "192.0.2.99",         25,  true,  false, false, false },
+};
+#define N_ROWS	(sizeof(rows) / sizeof(rows[0]))
+
+struct prog {
+	struct bpf_object *obj;
+	int fd;
+	int config_fd;		/* bouncewall only */
+	struct bw_config cfg;
+};
+
+static struct prog progs[COL_MAX];
+static int ncpus;
+
+static bool
+is_v6(const char *s)
+{
+	return strchr(s, ':') != NULL;
+}
+
+/* Ethernet + IPv4/IPv6 + TCP with the 20 option bytes a Linux SYN carries. */
+static size_t
+build_pkt(const struct row *r, __u8 *buf)
+{
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct tcphdr *tcp;
+	__u8 *p = buf + sizeof(*eth);
+	size_t l4len = sizeof(*tcp) + 20;
+
+	memset(buf, 0, PKT_LEN_MAX);
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x25", ETH_ALEN);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+	if (is_v6(r->src)) {
+		struct ipv6hdr *ip6 = (struct ipv6hdr *)p;
+
+		eth->h_proto = htons(ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->nexthdr = IPPROTO_TCP;
+		ip6->hop_limit = 64;
+		ip6->payload_len = htons(l4len);
+		inet_pton(AF_INET6, r->src, &ip6->saddr);
+		inet_pton(AF_INET6, "2001:db8:25::25", &ip6->daddr);
+		p += sizeof(*ip6);
+	} else {
+		struct iphdr *ip = (struct iphdr *)p;
+
+		eth->h_proto = htons(ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_TCP;
+		ip->tot_len = htons(sizeof(*ip) + l4len);
+		inet_pton(AF_INET, r->src, &ip->saddr);
+		inet_pton(AF_INET, "192.0.2.25", &ip->daddr);
+		p += sizeof(*ip);
+	}
+	tcp = (struct tcphdr *)p;
+	tcp->source = htons(40000);
+	tcp->dest = htons(r->dport);
+	tcp->doff = 10;
+	tcp->syn = r->syn;
+	tcp->ack = !r->syn;
+	tcp->window = htons(64240);
+	/* MSS, SACK permitted, timestamps, NOP, window scale. */
+	memcpy(tcp + 1, "\x02\x04\x05\xb4\x04\x02\x08\x0a\x00\x00\x00\x01"
+			"\x00\x00\x00\x00\x01\x03\x03\x07", 20);
+	return p + l4len - buf;
+}
+
+/* ---------------------------------------------------------------------
+ * Loading
+ */
+
+static int
+load_prog(const char *path, const char *prog_name, struct prog *out)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int err;
+
+	out->obj = bpf_object__open_file(path, NULL);
+	if (!out->obj) {
+		err = -errno;
+		fprintf(stderr, "open %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	/* xdp-filter pins by name; a benchmark must not leave pins behind
+	 * or pick up a running xdp-filter's maps. */
+	bpf_object__for_each_map(map, out->obj)
+		bpf_map__set_pin_path(map, NULL);
+	prog = prog_name ? bpf_object__find_program_by_name(out->obj, prog_name)
+			 : bpf_object__next_program(out->obj, NULL);
+	if (!prog) {
+		fprintf(stderr, "%s: no program %s\n", path, prog_name ?: "");
+		return -ENOENT;
+	}
+	/* Only the program we run gets loaded. */
+	bpf_object__for_each_program(prog, out->obj)
+		bpf_program__set_autoload(prog, false);
+	prog = prog_name ? bpf_object__find_program_by_name(out->obj, prog_name)
+			 : bpf_object__next_program(out->obj, NULL);
+	bpf_program__set_autoload(prog, true);
+	err = bpf_object__load(out->obj);
+	if (err) {
+		fprintf(stderr, "load %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	out->fd = bpf_program__fd(prog);
+	return 0;
+}
+
+static int
+map_fd(struct prog *p, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(p->obj, name);
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+/* xdp-filter: deny the source of every row that asks for it. */
+static int
+xdpfilter_fill(struct prog *p)
+{
+	int fd4 = map_fd(p, "filter_ipv4"), fd6 = map_fd(p, "filter_ipv6");
+	__u64 vals[ncpus];
+	size_t i;
+	int c;
+
+	if (fd4 < 0 || fd6 < 0) {
+		fprintf(stderr, "xdp-filter object lacks filter_ipv4/ipv6\n");
+		return -ENOENT;
+	}
+	for (c = 0; c < ncpus; c++)
+		vals[c] = XDPFILT_FLAG_SRC;
+	for (i = 0; i < N_ROWS; i++) {
+		__u8 addr[16];
+
+		if (!rows[i].xf_deny)
+			continue;
+		if (is_v6(rows[i].src)) {
+			inet_pton(AF_INET6, rows[i].src, addr);
+			if (bpf_map_update_elem(fd6, addr, vals, BPF_ANY))
+				return -errno;
+		} else {
+			inet_pton(AF_INET, rows[i].src, addr);
+			if (bpf_map_update_elem(fd4, addr, vals, BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/* bouncewall key for an address literal and a prefix length in the
+ * literal's own family (32 / 128 scale). */
+static void
+bw_key_of(const char *addr, unsigned int len, struct bw_key *key)
+{
+	int i;
+
+	memset(key, 0, sizeof(*key));
+	if (is_v6(addr)) {
+		inet_pton(AF_INET6, addr, key->addr);
+		key->plen = len;
+	} else {
+		key->addr[10] = key->addr[11] = 0xff;
+		inet_pton(AF_INET, addr, key->addr + 12);
+		key->plen = BW_V4_PLEN_BASE + len;
+	}
+	for (i = 0; i < 16; i++) {
+		int bits = (int)key->plen - 8 * i;
+
+		if (bits <= 0)
+			key->addr[i] = 0;
+		else if (bits < 8)
+			key->addr[i] &= (__u8)(0xff << (8 - bits));
+	}
+}
+
+static void
+plens_add(__u8 *plens, __u32 *n, __u8 plen)
+{
+	__u32 i, j;
+
+	for (i = 0; i < *n; i++) {
+		if (plens[i] == plen)
+			return;
+		if (plens[i] < plen)
+			break;
+	}
+	if (*n >= BW_MAX_PLENS)
+		return;
+	for (j = *n; j > i; j--)
+		plens[j] = plens[j - 1];
+	plens[i] = plen;
+	(*n)++;
+}
+
+static int
+bw_put(struct prog *p, int fd, const struct bw_key *key, __u32 action)
+{
+	struct bw_rule rule = { .action = action };
+
+	if (bpf_map_update_elem(fd, key, &rule, BPF_ANY))
+		return -errno;
+	plens_add(p->cfg.block_plens, &p->cfg.n_block_plens, key->plen);
+	return 0;
+}
+
+static int
+bw_write_config(struct prog *p, bool fast_rate)
+{
+	struct bw_config *c = &p->cfg;
+	__u32 zero = 0;
+
+	if (fast_rate) {
+		/* 1e9 SYN/s: the bucket always has room, so the row
+		 * measures the admit path. */
+		c->syn_rate = 1000000000;
+		c->syn_burst = 1000000;
+	} else {
+		c->syn_rate = 20;
+		c->syn_burst = 40;
+	}
+	c->syn_interval_ns = NSEC_PER_SEC / c->syn_rate;
+	c->syn_tau_ns = c->syn_interval_ns * c->syn_burst;
+	if (bpf_map_update_elem(p->config_fd, &zero, c, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static __u64 rng_state = 0x9e3779b97f4a7c15ULL;
+
+static __u32
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (__u32)(rng_state >> 16);
+}
+
+/* A random IPv4 address outside the benchmark rows' 192/198/203 ranges,
+ * so no generated rule covers a row's source. */
+static void
+rand_v4(char *buf, size_t len)
+{
+	__u32 a;
+
+	do {
+		a = rng();
+	} while ((a >> 24) == 0 || (a >> 24) >= 224 || (a >> 24) == 192 ||
+		 (a >> 24) == 198 || (a >> 24) == 203);
+	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff,
+		 (a >> 8) & 0xff, a & 0xff);
+}
+
+/* A random IPv6 address in 2400::/12, away from the rows' 2001:db8::/32. */
+static void
+rand_v6(char *buf, size_t len)
+{
+	snprintf(buf, len, "24%02x:%x:%x:%x:%x:%x:%x:%x", rng() & 0xff,
+		 rng() & 0xffff, rng() & 0xffff, rng() & 0xffff,
+		 rng() & 0xffff, rng() & 0xffff, rng() & 0xffff, rng() & 0xffff);
+}
+
+static int
+bouncewall_setup(struct prog *p, bool loaded)
+{
+	int block_fd = map_fd(p, BW_MAP_BLOCK), rate_fd = map_fd(p, BW_MAP_RATE);
+	struct bw_rate_state st = {};
+	struct bw_key key;
+	char a[64];
+	int i, err;
+
+	p->config_fd = map_fd(p, BW_MAP_CONFIG);
+	if (p->config_fd < 0 || block_fd < 0 || rate_fd < 0) {
+		fprintf(stderr, "bouncewall object lacks its maps\n");
+		return -ENOENT;
+	}
+	memset(&p->cfg, 0, sizeof(p->cfg));
+	p->cfg.mode = BW_MODE_ENFORCE;
+	p->cfg.throttle_rate = 1;
+	p->cfg.throttle_interval_ns = NSEC_PER_SEC;
+	p->cfg.throttle_tau_ns = NSEC_PER_SEC;
+	p->cfg.event_interval_ns = NSEC_PER_SEC;
+	p->cfg.prefix_v4 = 32;
+	p->cfg.prefix_v6 = 64;
+	p->cfg.ports[0] = 25;
+	p->cfg.ports[1] = 465;
+	p->cfg.ports[2] = 587;
+
+	bw_key_of("192.0.2.66", 32, &key);
+	err = bw_put(p, block_fd, &key, BW_ACT_BLOCK);
+	bw_key_of("203.0.113.0", 24, &key);
+	err = err ?: bw_put(p, block_fd, &key, BW_ACT_BLOCK);
+	bw_key_of("2001:db8:bad:1::", 64, &key);
+	err = err ?: bw_put(p, block_fd, &key, BW_ACT_BLOCK);
+	bw_key_of("192.0.2.99", 32, &key);
+	err = err ?: bw_put(p, block_fd, &key, BW_ACT_THROTTLE);
+	if (err || !loaded)
+		goto out;
+
+	/* 100k hosts, nine in ten IPv4. */
+	for (i = 0; i < 100000 && !err; i++) {
+		if (i % 10 == 9) {
+			rand_v6(a, sizeof(a));
+			bw_key_of(a, 128, &key);
+		} else {
+			rand_v4(a, sizeof(a));
+			bw_key_of(a, 32, &key);
+		}
+		err = bw_put(p, block_fd, &key, BW_ACT_BLOCK);
+	}
+	/* 10k CIDRs: v4 /24 /20 /16, v6 /64 /48. */
+	for (i = 0; i < 10000 && !err; i++) {
+		static const unsigned int lens[10] = { 24, 24, 24, 24, 20, 20,
+						       16, 64, 64, 48 };
+		unsigned int len = lens[i % 10];
+
+		if (len > 32)
+			rand_v6(a, sizeof(a));
+		else
+			rand_v4(a, sizeof(a));
+		bw_key_of(a, len, &key);
+		err = bw_put(p, block_fd, &key, BW_ACT_BLOCK);
+	}
+	/* 100k sources already tracked, as after a busy hour. */
+	for (i = 0; i < 100000 && !err; i++) {
+		rand_v4(a, sizeof(a));
+		bw_key_of(a, 32, &key);
+		if (bpf_map_update_elem(rate_fd, &key, &st, BPF_ANY))
+			err = -errno;
+	}
+out:
+	if (err) {
+		fprintf(stderr, "filling bouncewall maps: %s\n", strerror(-err));
+		return err;
+	}
+	return bw_write_config(p, false);
+}
+
+/* ---------------------------------------------------------------------
+ * Measuring
+ */
+
+struct cell {
+	double ns[ROUNDS_MAX];
+	double median;
+	__u32 verdict;
+};
+
+static struct cell cells[N_ROWS][COL_MAX];
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/*
+ * The kernel reports a whole number of ns per run (truncated), too coarse
+ * when a whole program costs 5-30 ns.  The wall time of the one syscall
+ * divided by repeat keeps the fraction; the syscall's own fixed cost (a
+ * few us) is under 0.001 ns per packet at repeat >= 1e6.  Pinned to an
+ * idle CPU (bench-xdp.sh uses taskset), the two agree to within 1 ns.
+ */
+static int
+measure(int fd, const __u8 *pkt, size_t len, __u32 repeat, double *ns,
+	__u32 *verdict)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = pkt,
+		.data_size_in = len,
+		.repeat = repeat,
+	);
+	double t0;
+	int err;
+
+	t0 = now_ns();
+	err = bpf_prog_test_run_opts(fd, &opts);
+	if (err)
+		return err;
+	*ns = (now_ns() - t0) / repeat;
+	*verdict = opts.retval;
+	return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static const char *
+verdict_name(__u32 v)
+{
+	switch (v) {
+	case XDP_ABORTED: return "ABORTED";
+	case XDP_DROP: return "DROP";
+	case XDP_PASS: return "PASS";
+	default: return "?";
+	}
+}
+
+static int
+run_round(__u32 repeat, int round)
+{
+	__u8 pkt[PKT_LEN_MAX];
+	size_t r, len;
+	int c, err;
+
+	for (r = 0; r < N_ROWS; r++) {
+		len = build_pkt(&rows[r], pkt);
+		for (c = 0; c < COL_MAX; c++) {
+			struct cell *cell = &cells[r][c];
+
+			if (!progs[c].obj)
+				continue;
+			if (c == COL_BW || c == COL_BW_LOADED) {
+				err = bw_write_config(&progs[c], rows[r].fast_rate);
+				if (err)
+					return err;
+			}
+			err = measure(progs[c].fd, pkt, len, repeat,
+				      round >= 0 ? &cell->ns[round] : &cell->median,
+				      &cell->verdict);
+			if (err) {
+				fprintf(stderr, "test run %s/%s: %s\n", col_names[c],
+					rows[r].name, strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static void
+json_line(FILE *f, const char *name, double value, const char *baseline,
+	  double baseline_value)
+{
+	fprintf(f, "{\"name\":\"%s\",\"value\":%.2f,\"unit\":\"ns/pkt\",", name, value);
+	if (baseline)
+		fprintf(f, "\"baseline\":\"%s\",\"baseline_value\":%.2f,\"ratio\":%.3f}\n",
+			baseline, baseline_value, value / baseline_value);
+	else
+		fprintf(f, "\"baseline\":null,\"baseline_value\":null}\n");
+}
+
+/* The column bouncewall's row is judged against. */
+static int
+baseline_col(size_t r, int c)
+{
+	if (c == COL_BW_LOADED)
+		return COL_BW;
+	if (c == COL_BW && rows[r].blocked && progs[COL_XF_IP].obj)
+		return COL_XF_IP;
+	if (c == COL_BW)
+		return COL_PASS;
+	return -1;
+}
+
+static void
+report(FILE *json, __u32 repeat, int rounds)
+{
+	size_t r;
+	int c;
+
+	printf("\nXDP ns/packet, BPF_PROG_TEST_RUN, repeat %u, median of %d rounds\n\n",
+	       repeat, rounds);
+	printf("%-24s", "packet");
+	for (c = 0; c < COL_MAX; c++)
+		if (progs[c].obj)
+			printf(" %16s", col_names[c]);
+	printf("\n");
+	for (r = 0; r < N_ROWS; r++) {
+		printf("%-24s", rows[r].name);
+		for (c = 0; c < COL_MAX; c++) {
+			char s[32];
+
+			if (!progs[c].obj)
+				continue;
+			snprintf(s, sizeof(s), "%.1f %s", cells[r][c].median,
+				 verdict_name(cells[r][c].verdict));
+			printf(" %16s", s);
+		}
+		printf("\n");
+	}
+
+	printf("\ntargets\n");
+	for (r = 0; r < N_ROWS; r++) {
+		const struct cell *bw = &cells[r][COL_BW];
+		const struct cell *ld = &cells[r][COL_BW_LOADED];
+
+		if (r == 0) {
+			const struct cell *t = &cells[r][COL_PASS];
+			double x = bw->median / t->median;
+
+			printf("  %-24s bouncewall/trivial_pass %.2fx (target <= 1.30) %s\n",
+			       rows[r].name, x, x <= 1.30 ? "met" : "MISSED");
+		}
+		if (rows[r].blocked && progs[COL_XF_IP].obj) {
+			const struct cell *x = &cells[r][COL_XF_IP];
+			double q = bw->median / x->median;
+
+			printf("  %-24s bouncewall/xdp-filter(ip) %.2fx (target <= 1.00) %s\n",
+			       rows[r].name, q, q <= 1.0 ? "met" : "MISSED");
+		}
+		{
+			double q = ld->median / bw->median;
+
+			printf("  %-24s loaded/empty %.2fx (target <= 1.50) %s\n",
+			       rows[r].name, q, q <= 1.5 ? "met" : "MISSED");
+		}
+	}
+
+	if (!json)
+		return;
+	for (r = 0; r < N_ROWS; r++) {
+		for (c = 0; c < COL_MAX; c++) {
+			char name[128], base[128];
+			int b = baseline_col(r, c);
+
+			if (!progs[c].obj)
+				continue;
+			snprintf(name, sizeof(name), "xdp.%s.%s", col_ids[c], rows[r].name);
+			if (b < 0) {
+				json_line(json, name, cells[r][c].median, NULL, 0);
+				continue;
+			}
+			snprintf(base, sizeof(base), "xdp.%s.%s", col_ids[b], rows[r].name);
+			json_line(json, name, cells[r][c].median, base,
+				  cells[r][b].median);
+		}
+	}
+}
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-r REPEAT] [-n ROUNDS] [-j JSON_FILE] -b BOUNCEWALL.o\n"
+		"          -t TRIVIAL.o [-f XDPFILT_ALW_IP.o] [-F XDPFILT_ALW_ALL.o]\n",
+		prog);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *bw_path = NULL, *triv_path = NULL, *xf_ip = NULL,
+		   *xf_all = NULL, *json_path = NULL;
+	unsigned long repeat = 5000000;
+	FILE *json = NULL;
+	int rounds = 5, opt, i, c;
+	size_t r;
+
+	while ((opt = getopt(argc, argv, "r:n:j:b:t:f:F:h")) != -1) {
+		switch (opt) {
+		case 'r': repeat = strtoul(optarg, NULL, 0); break;
+		case 'n': rounds = atoi(optarg); break;
+		case 'j': json_path = optarg; break;
+		case 'b': bw_path = optarg; break;
+		case 't': triv_path = optarg; break;
+		case 'f': xf_ip = optarg; break;
+		case 'F': xf_all = optarg; break;
+		default: usage(argv[0]); return 2;
+		}
+	}
+	if (!bw_path || !triv_path || rounds < 1 || rounds > ROUNDS_MAX ||
+	    repeat < 1 || repeat > 0xffffffffUL) {
+		usage(argv[0]);
+		return 2;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0) {
+		fprintf(stderr, "cannot count possible CPUs\n");
+		return 1;
+	}
+
+	if (load_prog(triv_path, "trivial_pass", &progs[COL_PASS]) ||
+	    load_prog(triv_path, "trivial_drop", &progs[COL_DROP]) ||
+	    load_prog(bw_path, "bouncewall_xdp", &progs[COL_BW]) ||
+	    bouncewall_setup(&progs[COL_BW], false) ||
+	    load_prog(bw_path, "bouncewall_xdp", &progs[COL_BW_LOADED]) ||
+	    bouncewall_setup(&progs[COL_BW_LOADED], true))
+		return 1;
+	if (xf_ip && (load_prog(xf_ip, NULL, &progs[COL_XF_IP]) ||
+		      xdpfilter_fill(&progs[COL_XF_IP])))
+		return 1;
+	if (xf_all && (load_prog(xf_all, NULL, &progs[COL_XF_ALL]) ||
+		       xdpfilter_fill(&progs[COL_XF_ALL])))
+		return 1;
+
+	fprintf(stderr, "warming up\n");
+	if (run_round(repeat / 20 ?: 1, -1))
+		return 1;
+	for (i = 0; i < rounds; i++) {
+		fprintf(stderr, "round %d/%d\n", i + 1, rounds);
+		if (run_round(repeat, i))
+			return 1;
+	}
+	for (r = 0; r < N_ROWS; r++) {
+		for (c = 0; c < COL_MAX; c++) {
+			struct cell *cell = &cells[r][c];
+
+			qsort(cell->ns, rounds, sizeof(cell->ns[0]), cmp_double);
+			cell->median = cell->ns[rounds / 2];
+		}
+	}
+
+	if (json_path) {
+		json = fopen(json_path, "a");
+		if (!json) {
+			fprintf(stderr, "open %s: %s\n", json_path, strerror(errno));
+			return 1;
+		}
+	}
+	report(json, (__u32)repeat, rounds);
+	if (json)
+		fclose(json);
+	for (c = 0; c < COL_MAX; c++)
+		bpf_object__close(progs[c].obj);
+	return 0;
+}

@@ -1,0 +1,221 @@
+/*
+ * metrics.c - Prometheus exposition and its HTTP endpoint (metrics.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+#include "metrics.h"
+
+struct metrics_server {
+	struct MHD_Daemon *daemon;
+	metrics_fill_fn fill;
+	void *ctx;
+};
+
+static void
+family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+sample(FILE *f, const char *name, const char *labels, uint64_t v)
+{
+	fprintf(f, "%s%s %" PRIu64 "\n", name, labels ? labels : "", v);
+}
+
+int
+metrics_render(FILE *f, const struct metrics_snapshot *m)
+{
+	const uint64_t *k = m->kern;
+
+	family(f, "bouncewall_build_info", "gauge", "Build information.");
+	fprintf(f, "bouncewall_build_info{version=\"%s\"} 1\n", m->version);
+	family(f, "bouncewall_start_time_seconds", "gauge", "Agent start time, unix seconds.");
+	sample(f, "bouncewall_start_time_seconds", NULL, m->start_time);
+	family(f, "bouncewall_monitor_mode", "gauge", "1 when drops are only counted (mode = monitor).");
+	sample(f, "bouncewall_monitor_mode", NULL, m->monitor_mode);
+
+	family(f, "bouncewall_xdp_packets_total", "counter", "Packets the XDP program saw.");
+	sample(f, "bouncewall_xdp_packets_total", NULL, k[BW_CNT_PACKETS]);
+	family(f, "bouncewall_xdp_smtp_packets_total", "counter", "Packets to an SMTP port.");
+	sample(f, "bouncewall_xdp_smtp_packets_total", NULL, k[BW_CNT_SMTP]);
+	family(f, "bouncewall_xdp_smtp_syn_total", "counter", "New SMTP connection attempts seen in XDP.");
+	sample(f, "bouncewall_xdp_smtp_syn_total", NULL, k[BW_CNT_SMTP_SYN]);
+	family(f, "bouncewall_xdp_passed_packets_total", "counter",
+	       "Packets passed without a rate check, by reason.");
+	sample(f, "bouncewall_xdp_passed_packets_total", "{reason=\"unparsed\"}", k[BW_CNT_PASS_UNPARSED]);
+	sample(f, "bouncewall_xdp_passed_packets_total", "{reason=\"not_tcp\"}", k[BW_CNT_PASS_NOT_TCP]);
+	sample(f, "bouncewall_xdp_passed_packets_total", "{reason=\"not_smtp\"}", k[BW_CNT_PASS_NOT_SMTP]);
+	sample(f, "bouncewall_xdp_passed_packets_total", "{reason=\"allowlist\"}", k[BW_CNT_PASS_ALLOW]);
+	sample(f, "bouncewall_xdp_passed_packets_total", "{reason=\"no_config\"}", k[BW_CNT_NO_CONFIG]);
+	family(f, "bouncewall_xdp_dropped_packets_total", "counter", "Packets dropped in XDP, by reason.");
+	sample(f, "bouncewall_xdp_dropped_packets_total", "{reason=\"block\"}", k[BW_CNT_DROP_BLOCK]);
+	sample(f, "bouncewall_xdp_dropped_packets_total", "{reason=\"ratelimit\"}", k[BW_CNT_DROP_RATELIMIT]);
+	sample(f, "bouncewall_xdp_dropped_packets_total", "{reason=\"throttle\"}", k[BW_CNT_DROP_THROTTLE]);
+	family(f, "bouncewall_xdp_would_drop_packets_total", "counter",
+	       "Packets monitor mode would have dropped, by reason.");
+	sample(f, "bouncewall_xdp_would_drop_packets_total", "{reason=\"block\"}", k[BW_CNT_WOULD_DROP_BLOCK]);
+	sample(f, "bouncewall_xdp_would_drop_packets_total", "{reason=\"ratelimit\"}",
+	       k[BW_CNT_WOULD_DROP_RATELIMIT]);
+	sample(f, "bouncewall_xdp_would_drop_packets_total", "{reason=\"throttle\"}",
+	       k[BW_CNT_WOULD_DROP_THROTTLE]);
+	family(f, "bouncewall_xdp_events_total", "counter", "Heavy-hitter events sent by the kernel.");
+	sample(f, "bouncewall_xdp_events_total", NULL, k[BW_CNT_EVENTS]);
+	family(f, "bouncewall_xdp_events_lost_total", "counter", "Heavy-hitter events lost to a full ring buffer.");
+	sample(f, "bouncewall_xdp_events_lost_total", NULL, k[BW_CNT_EVENTS_LOST]);
+	family(f, "bouncewall_xdp_rate_map_full_total", "counter",
+	       "SYNs from a source the kernel could not start tracking.");
+	sample(f, "bouncewall_xdp_rate_map_full_total", NULL, k[BW_CNT_RATE_MAP_FULL]);
+
+	family(f, "bouncewall_tracked_sources", "gauge", "Source prefixes the kernel rate-tracks.");
+	sample(f, "bouncewall_tracked_sources", NULL, m->tracked_sources);
+	family(f, "bouncewall_blocked_prefixes", "gauge", "Prefixes blocked now.");
+	sample(f, "bouncewall_blocked_prefixes", NULL, m->blocked_prefixes);
+	family(f, "bouncewall_throttled_prefixes", "gauge", "Prefixes throttled now.");
+	sample(f, "bouncewall_throttled_prefixes", NULL, m->throttled_prefixes);
+	family(f, "bouncewall_allowed_prefixes", "gauge", "Allowlist entries.");
+	sample(f, "bouncewall_allowed_prefixes", NULL, m->allowed_prefixes);
+	family(f, "bouncewall_decisions_total", "counter", "Decisions taken, by action.");
+	sample(f, "bouncewall_decisions_total", "{action=\"throttle\"}", m->decisions_throttle);
+	sample(f, "bouncewall_decisions_total", "{action=\"block\"}", m->decisions_block);
+	sample(f, "bouncewall_decisions_total", "{action=\"unblock\"}", m->decisions_unblock);
+	family(f, "bouncewall_kernel_events_received_total", "counter",
+	       "Heavy-hitter events the agent consumed.");
+	sample(f, "bouncewall_kernel_events_received_total", NULL, m->kernel_events);
+	return ferror(f) ? -EIO : 0;
+}
+
+static enum MHD_Result
+answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+       const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct metrics_server *s = cls;
+	struct metrics_snapshot snap;
+	struct MHD_Response *resp;
+	unsigned int status = MHD_HTTP_OK;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		static const char msg[] = "method not allowed\n";
+
+		resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+						       MHD_RESPMEM_PERSISTENT);
+		status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		goto send;
+	}
+	if (strcmp(url, "/metrics") != 0) {
+		static const char msg[] = "bouncewall: see /metrics\n";
+
+		resp = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+						       MHD_RESPMEM_PERSISTENT);
+		status = strcmp(url, "/") == 0 ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND;
+		goto send;
+	}
+	memset(&snap, 0, sizeof(snap));
+	s->fill(s->ctx, &snap);
+	f = open_memstream(&body, &len);
+	if (!f)
+		return MHD_NO;
+	metrics_render(f, &snap);
+	fclose(f);
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (resp)
+		MHD_add_response_header(resp, "Content-Type",
+					"text/plain; version=0.0.4; charset=utf-8");
+	else
+		free(body);
+send:
+	if (!resp)
+		return MHD_NO;
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+int
+metrics_start(struct metrics_server **out, const char *listen, metrics_fill_fn fill, void *ctx)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	struct metrics_server *s;
+	char host[128], *port;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	int ret;
+
+	if (snprintf(host, sizeof(host), "%s", listen) >= (int)sizeof(host))
+		return -EINVAL;
+	port = strrchr(host, ':');
+	if (!port)
+		return -EINVAL;
+	*port++ = '\0';
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+
+		if (n < 2 || host[n - 1] != ']')
+			return -EINVAL;
+		host[n - 1] = '\0';
+		memmove(host, host + 1, n - 1);
+	}
+	ret = getaddrinfo(host, port, &hints, &ai);
+	if (ret != 0)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		freeaddrinfo(ai);
+		return -ENOMEM;
+	}
+	s->fill = fill;
+	s->ctx = ctx;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, answer, s,
+				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_CONN_LIMIT,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)8,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_CONN_TIMEOUT_S,
+				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+				     MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (!s->daemon) {
+		free(s);
+		return -EADDRNOTAVAIL;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+metrics_fd(const struct metrics_server *s)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return info ? info->epoll_fd : -1;
+}
+
+void
+metrics_run(struct metrics_server *s)
+{
+	if (s)
+		MHD_run(s->daemon);
+}
+
+void
+metrics_stop(struct metrics_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}
