@@ -1,0 +1,131 @@
+#!/bin/sh
+# tests/analyze/run.sh - `bouncewall analyze` on every capture in
+# tests/pcaps/ must reproduce tests/pcaps/expected.tsv (with the argued
+# corrections in tests/analyze/corrections.tsv unless STRICT=1), and must
+# fail the right way on a truncated file, a missing file and bad usage.
+#
+# Prints one ok/FAIL line per check and ends with exactly one line
+# "N passed, N failed"; exits 1 if anything failed.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BW=${BW:-$ROOT/build/bouncewall}
+PCAPS=$ROOT/tests/pcaps
+CORR=$ROOT/tests/analyze/corrections.tsv
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+ok()   { pass=$((pass + 1)); echo "ok   $*"; }
+bad()  { fail=$((fail + 1)); echo "FAIL $*"; }
+
+if [ ! -x "$BW" ]; then
+	echo "FAIL $BW not built"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# corrected FILE COLUMN: the argued value, or nothing
+corrected() {
+	[ "${STRICT:-0}" = 1 ] && return 0
+	awk -F'\t' -v f="$1" -v c="$2" '!/^#/ && $1 == f && $2 == c { print $3 }' "$CORR"
+}
+
+# JSON keys for the expected.tsv columns, in order.
+keys="sessions transactions null_sender_transactions rcpt_total replies_5xx opaque_sessions"
+cols="sessions mail_from_total mail_from_null rcpt_total replies_5xx starttls"
+
+tail -n +2 "$PCAPS/expected.tsv" | tr -d '\r' > "$tmp/rows"
+while IFS='	' read -r file sessions mft mfn rcpt r5 tls ports; do
+	[ -n "$file" ] || continue
+	set -- --json
+	[ -n "${ports:-}" ] && set -- --ports "$ports" --json
+	if ! "$BW" analyze "$PCAPS/$file" "$@" > "$tmp/out" 2> "$tmp/err"; then
+		bad "$file: exit status $? ($(head -n 1 "$tmp/err"))"
+		continue
+	fi
+	got=$("$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(str(d[k]) for k in sys.argv[2:]))' "$tmp/out" $keys 2>&1) || {
+		bad "$file: output is not the expected JSON: $got"
+		continue
+	}
+	want=""
+	i=0
+	for v in "$sessions" "$mft" "$mfn" "$rcpt" "$r5" "$tls"; do
+		i=$((i + 1))
+		col=$(echo $cols | cut -d' ' -f$i)
+		c=$(corrected "$file" "$col")
+		[ -n "$c" ] && v=$c
+		want="$want${want:+ }$v"
+	done
+	if [ "$got" = "$want" ]; then
+		ok "$file"
+	else
+		bad "$file: got [$got] want [$want] ($keys)"
+	fi
+done < "$tmp/rows"
+
+# A capture cut in the middle of a packet: report what was read, exit 1.
+head -c 20000 "$PCAPS/zeek_smtp-2sessions-auth-login.pcap" > "$tmp/cut.pcap"
+"$BW" analyze "$tmp/cut.pcap" --json > "$tmp/out" 2> "$tmp/err"
+st=$?
+if [ $st -eq 1 ] && [ -s "$tmp/err" ] &&
+   "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["complete"] is False and d["packets"] > 0 and d["sessions"] >= 1 else 1)' "$tmp/out"; then
+	ok "truncated capture: exit 1, partial report, error on stderr"
+else
+	bad "truncated capture: exit $st, stderr '$(head -n 1 "$tmp/err")'"
+fi
+
+# A file cut inside the pcap file header cannot be opened at all.
+head -c 10 "$PCAPS/zeek_smtp-2sessions-auth-login.pcap" > "$tmp/hdr.pcap"
+"$BW" analyze "$tmp/hdr.pcap" > /dev/null 2> "$tmp/err"
+st=$?
+[ $st -eq 1 ] && [ -s "$tmp/err" ] && ok "truncated header: exit 1" ||
+	bad "truncated header: exit $st"
+
+# Not a capture at all.
+printf 'hello\n' > "$tmp/text.pcap"
+"$BW" analyze "$tmp/text.pcap" > /dev/null 2> "$tmp/err"
+st=$?
+[ $st -eq 1 ] && ok "not a capture: exit 1" || bad "not a capture: exit $st"
+
+"$BW" analyze "$tmp/does-not-exist.pcap" > /dev/null 2> "$tmp/err"
+st=$?
+[ $st -eq 1 ] && [ "$(wc -l < "$tmp/err")" -ge 1 ] && ok "missing file: exit 1" ||
+	bad "missing file: exit $st"
+
+# Usage errors: exit 2 with a line naming the problem.
+check_usage() {
+	name=$1
+	shift
+	"$BW" analyze "$@" > /dev/null 2> "$tmp/err"
+	st=$?
+	if [ $st -eq 2 ] && [ -s "$tmp/err" ]; then
+		ok "usage: $name: exit 2"
+	else
+		bad "usage: $name: exit $st"
+	fi
+}
+f=$PCAPS/zeek_smtp-2sessions-auth-login.pcap
+check_usage "unknown flag" "$f" --frobnicate
+check_usage "no file"
+check_usage "two files" "$f" "$f"
+check_usage "bad port" "$f" --ports 25,70000
+check_usage "port list garbage" "$f" --ports 25,,587
+check_usage "missing --ports value" "$f" --ports
+
+# The table output names the counters.
+if "$BW" analyze "$f" > "$tmp/out" 2>&1 && grep -q '^sessions ' "$tmp/out"; then
+	ok "table output"
+else
+	bad "table output"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,544 @@
+/*
+ * analyze.c - `bouncewall analyze FILE [-c FILE] [--ports LIST] [--json]`.
+ *
+ * The shell around the pure core for one capture file: libpcap reads the
+ * frames (pcap or pcapng), pcap_decode() turns each into a TCP segment,
+ * the flow table and the SMTP parser do the rest, and the transaction
+ * events are summed per source prefix.  Memory is bounded by the flow
+ * table (ANALYZE_MAX_FLOWS) and the source table (ANALYZE_SOURCES_MAX).
+ *
+ * Output: a readable summary, or with --json one document (README, SPEC
+ * §4).  The scorer adds score, verdict and signals to each source later.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <pcap/pcap.h>
+
+#include "analyze.h"
+#include "flow_table.h"
+#include "json.h"
+#include "pcap_decode.h"
+#include "smtp_parse.h"
+
+#define ANALYZE_MAX_FLOWS	65536
+#define ANALYZE_HOLD_SLOTS	1024
+#define ANALYZE_SOURCES_MAX	65536	/* distinct source prefixes kept */
+#define ANALYZE_PREFIX_V4	32	/* defaults of prefix_v4 / prefix_v6 */
+#define ANALYZE_PREFIX_V6	64
+#define ANALYZE_PORTS_TEXT_MAX	128
+
+static const uint16_t analyze_default_ports[] = { 25, 465, 587 };
+
+struct analyze_opts {
+	const char *file;
+	const char *config;
+	uint16_t ports[FLOW_PORTS_MAX];
+	unsigned int n_ports;
+	bool json;
+	unsigned int prefix_v4;
+	unsigned int prefix_v6;
+};
+
+struct analyze_source {
+	uint8_t addr[16];	/* masked to the prefix; used when sessions > 0 */
+	bool used;
+	uint64_t sessions;
+	uint64_t transactions;
+	uint64_t null_sender;
+	uint64_t bounce_sender;
+	uint64_t rcpt;
+	uint64_t rcpt_rejected;
+	uint64_t rcpt_unknown;
+};
+
+struct analyze_state {
+	const struct analyze_opts *opts;
+	struct analyze_source *src;	/* ANALYZE_SOURCES_MAX, open addressing */
+	uint32_t n_src;
+	uint64_t src_dropped;		/* events for sources beyond the cap */
+	uint64_t packets;
+	uint64_t smtp_packets;
+	uint64_t decode[PCAP_DEC__MAX];
+	uint64_t ts_backwards;
+};
+
+#define ANALYZE_USAGE	"bouncewall analyze FILE.pcap [-c FILE] [--ports LIST] [--json]"
+
+/* ----- options ---------------------------------------------------------- */
+
+/* "25,465,587" → ports.  0, or -EINVAL with a one-line reason in err. */
+static int
+parse_ports(const char *text, uint16_t *ports, unsigned int *n, char *err,
+	    size_t errlen)
+{
+	const char *p = text;
+	unsigned int count = 0;
+
+	if (strlen(text) > ANALYZE_PORTS_TEXT_MAX) {
+		snprintf(err, errlen, "--ports: list too long");
+		return -EINVAL;
+	}
+	for (;;) {
+		unsigned long v = 0;
+		const char *start = p;
+
+		while (*p >= '0' && *p <= '9') {
+			v = v * 10 + (unsigned long)(*p - '0');
+			if (v > 65535)
+				break;
+			p++;
+		}
+		if (p == start || v == 0 || v > 65535 || (*p && *p != ',')) {
+			snprintf(err, errlen,
+				 "--ports: bad port in '%.64s' (want 1-65535, comma-separated)",
+				 text);
+			return -EINVAL;
+		}
+		for (unsigned int i = 0; i < count; i++)
+			if (ports[i] == v) {
+				snprintf(err, errlen, "--ports: port %lu given twice", v);
+				return -EINVAL;
+			}
+		if (count == FLOW_PORTS_MAX) {
+			snprintf(err, errlen, "--ports: at most %d ports",
+				 FLOW_PORTS_MAX);
+			return -EINVAL;
+		}
+		ports[count++] = (uint16_t)v;
+		if (!*p)
+			break;
+		p++;
+	}
+	*n = count;
+	return 0;
+}
+
+/* 0 ok (run), 1 help printed (exit 0), 2 usage error printed. */
+static int
+parse_args(int argc, char **argv, struct analyze_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char err[160];
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	memcpy(o->ports, analyze_default_ports, sizeof(analyze_default_ports));
+	o->n_ports = sizeof(analyze_default_ports) / sizeof(analyze_default_ports[0]);
+	o->prefix_v4 = ANALYZE_PREFIX_V4;
+	o->prefix_v6 = ANALYZE_PREFIX_V6;
+
+	optind = 0;	/* glibc: full reset, cmd_analyze may run twice */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'p':
+			if (parse_ports(optarg, o->ports, &o->n_ports, err,
+					sizeof(err)) < 0) {
+				fprintf(stderr, "bouncewall analyze: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			puts("usage: " ANALYZE_USAGE);
+			return 1;
+		case ':':
+			fprintf(stderr, "bouncewall analyze: option '%.64s' needs a value\n",
+				argv[optind - 1]);
+			return 2;
+		default:
+			if (optopt)
+				fprintf(stderr, "bouncewall analyze: unknown option '-%c' (usage: %s)\n",
+					optopt, ANALYZE_USAGE);
+			else
+				fprintf(stderr, "bouncewall analyze: unknown option '%.64s' (usage: %s)\n",
+					argv[optind - 1], ANALYZE_USAGE);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "bouncewall analyze: no capture file given (usage: %s)\n",
+			ANALYZE_USAGE);
+		return 2;
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "bouncewall analyze: one capture file at a time ('%.64s' is extra)\n",
+			argv[optind + 1]);
+		return 2;
+	}
+	o->file = argv[optind];
+	return 0;
+}
+
+/*
+ * -c FILE.  The settings module (config.h) is not wired in yet: until it
+ * is, the file is only checked for readability and smtp_ports must come
+ * from --ports.  TODO(lead): settings_defaults + settings_load_file, then
+ * take smtp_ports, prefix_v4 and prefix_v6 unless --ports was given.
+ */
+static int
+apply_config(struct analyze_opts *o)
+{
+	FILE *f;
+
+	if (!o->config)
+		return 0;
+	f = fopen(o->config, "r");
+	if (!f) {
+		fprintf(stderr, "bouncewall analyze: %s: %s\n", o->config,
+			strerror(errno));
+		return 1;
+	}
+	fclose(f);
+	fprintf(stderr, "bouncewall analyze: note: -c %s is not applied yet; "
+		"use --ports\n", o->config);
+	return 0;
+}
+
+/* ----- sources ------------------------------------------------------------ */
+
+static bool
+is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return memcmp(a, pfx, sizeof(pfx)) == 0;
+}
+
+static void
+mask_addr(uint8_t a[16], unsigned int plen)
+{
+	for (unsigned int i = 0; i < 16; i++) {
+		unsigned int bits = plen > i * 8 ? plen - i * 8 : 0;
+
+		if (bits >= 8)
+			continue;
+		a[i] &= (uint8_t)(0xff00 >> bits);
+	}
+}
+
+static struct analyze_source *
+source_get(struct analyze_state *st, const uint8_t client[16])
+{
+	uint8_t key[16];
+	uint64_t h = 1469598103934665603ULL;
+	uint32_t i;
+
+	memcpy(key, client, 16);
+	mask_addr(key, is_v4(key) ? 96 + st->opts->prefix_v4 : st->opts->prefix_v6);
+	for (int k = 0; k < 16; k++)
+		h = (h ^ key[k]) * 1099511628211ULL;
+	i = (uint32_t)(h % ANALYZE_SOURCES_MAX);
+	for (uint32_t n = 0; n < ANALYZE_SOURCES_MAX; n++) {
+		struct analyze_source *s = &st->src[i];
+
+		if (!s->used) {
+			/* keep a quarter free: probes stay short */
+			if (st->n_src >= ANALYZE_SOURCES_MAX / 4 * 3) {
+				st->src_dropped++;
+				return NULL;
+			}
+			s->used = true;
+			memcpy(s->addr, key, 16);
+			st->n_src++;
+			return s;
+		}
+		if (!memcmp(s->addr, key, 16))
+			return s;
+		i = (i + 1) % ANALYZE_SOURCES_MAX;
+	}
+	st->src_dropped++;
+	return NULL;
+}
+
+static char *
+source_format(const struct analyze_state *st, const struct analyze_source *s,
+	      char *buf, size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (is_v4(s->addr)) {
+		inet_ntop(AF_INET, s->addr + 12, text, sizeof(text));
+		snprintf(buf, len, "%s/%u", text, st->opts->prefix_v4);
+	} else {
+		inet_ntop(AF_INET6, s->addr, text, sizeof(text));
+		snprintf(buf, len, "%s/%u", text, st->opts->prefix_v6);
+	}
+	return buf;
+}
+
+static void
+on_session_start(void *arg, const struct smtp_session *s)
+{
+	struct analyze_source *src = source_get(arg, s->peer.client);
+
+	if (src)
+		src->sessions++;
+}
+
+static void
+on_txn(void *arg, struct smtp_txn *t)
+{
+	struct analyze_source *src = source_get(arg, t->peer.client);
+
+	if (!src)
+		return;
+	src->transactions++;
+	src->null_sender += t->sender_null;
+	src->bounce_sender += t->sender_bounce;
+	src->rcpt += t->n_rcpt;
+	src->rcpt_rejected += t->n_rcpt_rejected;
+	src->rcpt_unknown += t->n_rcpt_unknown;
+}
+
+static const struct smtp_hooks analyze_hooks = {
+	.session_start = on_session_start,
+	.txn = on_txn,
+};
+
+static int
+source_cmp(const void *a, const void *b)
+{
+	const struct analyze_source *x = *(const struct analyze_source *const *)a;
+	const struct analyze_source *y = *(const struct analyze_source *const *)b;
+
+	if (x->null_sender != y->null_sender)
+		return x->null_sender > y->null_sender ? -1 : 1;
+	if (x->rcpt_rejected != y->rcpt_rejected)
+		return x->rcpt_rejected > y->rcpt_rejected ? -1 : 1;
+	if (x->transactions != y->transactions)
+		return x->transactions > y->transactions ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
+}
+
+/* ----- output ------------------------------------------------------------- */
+
+static void
+print_json(const struct analyze_state *st, const struct smtp_stats *ss,
+	   const struct flow_stats *fs, struct analyze_source **list,
+	   uint32_t n, bool complete, const char *error)
+{
+	char cidr[INET6_ADDRSTRLEN + 8];
+
+	printf("{\n  \"file\": ");
+	json_str(stdout, st->opts->file);
+	printf(",\n  \"complete\": %s", complete ? "true" : "false");
+	if (error) {
+		printf(",\n  \"error\": ");
+		json_str(stdout, error);
+	}
+	printf(",\n  \"packets\": %" PRIu64, st->packets);
+	printf(",\n  \"smtp_packets\": %" PRIu64, st->smtp_packets);
+	printf(",\n  \"sessions\": %" PRIu64, ss->sessions);
+	printf(",\n  \"opaque_sessions\": %" PRIu64, ss->opaque_sessions);
+	printf(",\n  \"transactions\": %" PRIu64, ss->transactions);
+	printf(",\n  \"null_sender_transactions\": %" PRIu64, ss->null_sender);
+	printf(",\n  \"bounce_sender_transactions\": %" PRIu64, ss->bounce_sender);
+	printf(",\n  \"rcpt_total\": %" PRIu64, ss->rcpt_total);
+	printf(",\n  \"rcpt_rejected\": %" PRIu64, ss->rcpt_rejected);
+	printf(",\n  \"rcpt_unknown\": %" PRIu64, ss->rcpt_unknown);
+	printf(",\n  \"replies\": %" PRIu64, ss->replies);
+	printf(",\n  \"replies_4xx\": %" PRIu64, ss->replies_4xx);
+	printf(",\n  \"replies_5xx\": %" PRIu64, ss->replies_5xx);
+	printf(",\n  \"malformed_lines\": %" PRIu64, ss->malformed_lines);
+	printf(",\n  \"unknown_commands\": %" PRIu64, ss->unknown_commands);
+	printf(",\n  \"stream_gaps\": %" PRIu64, fs->gaps);
+	printf(",\n  \"retransmitted_bytes\": %" PRIu64, fs->dup_bytes);
+	printf(",\n  \"flows_evicted\": %" PRIu64, fs->flows_evicted);
+	printf(",\n  \"flows_expired\": %" PRIu64, fs->flows_expired);
+	printf(",\n  \"sources_dropped\": %" PRIu64, st->src_dropped);
+	printf(",\n  \"sources\": [");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct analyze_source *s = list[i];
+
+		printf("%s\n    {\"source\": ", i ? "," : "");
+		json_str(stdout, source_format(st, s, cidr, sizeof(cidr)));
+		printf(", \"sessions\": %" PRIu64 ", \"transactions\": %" PRIu64
+		       ", \"null_sender\": %" PRIu64 ", \"bounce_sender\": %" PRIu64
+		       ", \"rcpt\": %" PRIu64 ", \"rcpt_rejected\": %" PRIu64
+		       ", \"rcpt_unknown\": %" PRIu64 "}",
+		       s->sessions, s->transactions, s->null_sender,
+		       s->bounce_sender, s->rcpt, s->rcpt_rejected,
+		       s->rcpt_unknown);
+	}
+	printf("%s]\n}\n", n ? "\n  " : "");
+}
+
+static void
+print_table(const struct analyze_state *st, const struct smtp_stats *ss,
+	    const struct flow_stats *fs, struct analyze_source **list,
+	    uint32_t n)
+{
+	char cidr[INET6_ADDRSTRLEN + 8];
+
+	printf("capture        %s: %" PRIu64 " packets, %" PRIu64 " on SMTP ports\n",
+	       st->opts->file, st->packets, st->smtp_packets);
+	printf("sessions       %" PRIu64 " (opaque after STARTTLS: %" PRIu64 ")\n",
+	       ss->sessions, ss->opaque_sessions);
+	printf("transactions   %" PRIu64 " (null sender: %" PRIu64
+	       ", postmaster/mailer-daemon: %" PRIu64 ")\n",
+	       ss->transactions, ss->null_sender, ss->bounce_sender);
+	printf("recipients     %" PRIu64 " (rejected 5xx: %" PRIu64
+	       ", unknown 5.1.x: %" PRIu64 ")\n",
+	       ss->rcpt_total, ss->rcpt_rejected, ss->rcpt_unknown);
+	printf("replies        %" PRIu64 " (4xx: %" PRIu64 ", 5xx: %" PRIu64 ")\n",
+	       ss->replies, ss->replies_4xx, ss->replies_5xx);
+	printf("malformed      %" PRIu64 " lines, %" PRIu64 " unknown commands\n",
+	       ss->malformed_lines, ss->unknown_commands);
+	printf("reassembly     %" PRIu64 " gaps, %" PRIu64
+	       " retransmitted bytes, %" PRIu64 " flows evicted\n",
+	       fs->gaps, fs->dup_bytes, fs->flows_evicted);
+	if (!n)
+		return;
+	printf("\n%-45s %8s %6s %6s %6s %8s\n", "source", "sessions", "txns",
+	       "null", "rcpt", "rejected");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct analyze_source *s = list[i];
+
+		printf("%-45s %8" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64
+		       " %8" PRIu64 "\n",
+		       source_format(st, s, cidr, sizeof(cidr)), s->sessions,
+		       s->transactions, s->null_sender, s->rcpt, s->rcpt_rejected);
+	}
+	if (st->src_dropped)
+		printf("(%" PRIu64 " events from sources beyond the first %u not shown)\n",
+		       st->src_dropped, st->n_src);
+}
+
+/* ----- the run -------------------------------------------------------------- */
+
+int
+cmd_analyze(int argc, char **argv)
+{
+	char errbuf[PCAP_ERRBUF_SIZE], error[PCAP_ERRBUF_SIZE + 64];
+	struct analyze_source **list = NULL;
+	struct analyze_state st;
+	struct analyze_opts o;
+	struct smtp_ctx smtp;
+	struct flow_config fc;
+	struct flow_table *ft = NULL;
+	struct pcap_pkthdr *h;
+	const u_char *frame;
+	pcap_t *pc = NULL;
+	uint64_t now = 0;
+	bool complete = true;
+	int linktype, ret, r;
+	uint32_t n = 0;
+
+	r = parse_args(argc, argv, &o);
+	if (r)
+		return r == 1 ? 0 : 2;
+	if (apply_config(&o))
+		return 1;
+
+	memset(&st, 0, sizeof(st));
+	memset(&smtp, 0, sizeof(smtp));
+	memset(&fc, 0, sizeof(fc));
+	error[0] = '\0';
+	st.opts = &o;
+	smtp.hooks = &analyze_hooks;
+	smtp.arg = &st;
+	memcpy(fc.ports, o.ports, sizeof(fc.ports));
+	fc.n_ports = o.n_ports;
+	fc.max_flows = ANALYZE_MAX_FLOWS;
+	fc.hold_slots = ANALYZE_HOLD_SLOTS;
+	fc.hash_seed = 0x626f756e63657761ULL;	/* offline: reproducible */
+
+	pc = pcap_open_offline_with_tstamp_precision(o.file,
+						     PCAP_TSTAMP_PRECISION_NANO,
+						     errbuf);
+	if (!pc) {
+		/* libpcap's message sometimes names the file already */
+		if (strncmp(errbuf, o.file, strlen(o.file)) == 0)
+			fprintf(stderr, "bouncewall analyze: %s\n", errbuf);
+		else
+			fprintf(stderr, "bouncewall analyze: %s: %s\n", o.file, errbuf);
+		return 1;
+	}
+	linktype = pcap_datalink(pc);
+	if (!pcap_decode_supported(linktype)) {
+		fprintf(stderr, "bouncewall analyze: %s: link type %s is not supported\n",
+			o.file, pcap_datalink_val_to_name(linktype) ?
+			pcap_datalink_val_to_name(linktype) : "?");
+		pcap_close(pc);
+		return 1;
+	}
+	st.src = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.src));
+	if (!st.src || flow_table_new(&ft, &fc, &smtp) < 0) {
+		fprintf(stderr, "bouncewall analyze: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+
+	while ((r = pcap_next_ex(pc, &h, &frame)) == 1) {
+		struct flow_seg seg;
+		uint64_t ts;
+		int d;
+
+		st.packets++;
+		ts = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec;
+		if (ts < now)
+			st.ts_backwards++;	/* the clock never goes back */
+		else
+			now = ts;
+		d = pcap_decode(linktype, frame, h->caplen, &seg);
+		st.decode[d]++;
+		if (d != PCAP_DEC_OK)
+			continue;
+		st.smtp_packets += flow_table_input(ft, &seg, now) > 0;
+	}
+	if (r == -1) {
+		complete = false;
+		snprintf(error, sizeof(error), "%s after %" PRIu64 " packets",
+			 pcap_geterr(pc), st.packets);
+	}
+	flow_table_flush(ft, now);
+
+	list = calloc(st.n_src ? st.n_src : 1, sizeof(*list));
+	if (!list) {
+		fprintf(stderr, "bouncewall analyze: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+	for (uint32_t i = 0; i < ANALYZE_SOURCES_MAX && n < st.n_src; i++)
+		if (st.src[i].used)
+			list[n++] = &st.src[i];
+	qsort(list, n, sizeof(*list), source_cmp);
+
+	if (o.json)
+		print_json(&st, &smtp.stats, flow_table_stats(ft), list, n,
+			   complete, complete ? NULL : error);
+	else
+		print_table(&st, &smtp.stats, flow_table_stats(ft), list, n);
+	fflush(stdout);
+	if (!complete)
+		fprintf(stderr, "bouncewall analyze: %s: %s (results above cover what was read)\n",
+			o.file, error);
+	ret = complete ? 0 : 1;
+out:
+	free(list);
+	flow_table_free(ft, now);
+	free(st.src);
+	if (pc)
+		pcap_close(pc);
+	return ret;
+}
