@@ -4,11 +4,14 @@
  * The shell around the pure core for one capture file: libpcap reads the
  * frames (pcap or pcapng), pcap_decode() turns each into a TCP segment,
  * the flow table and the SMTP parser do the rest, and the transaction
- * events are summed per source prefix.  Memory is bounded by the flow
- * table (ANALYZE_MAX_FLOWS) and the source table (ANALYZE_SOURCES_MAX).
+ * events are summed per source prefix.  The scorer sees the same events
+ * through the engine the agent runs, ticked once a second of capture time,
+ * so every decision the live agent would take is replayed.  Memory is
+ * bounded by the flow table (ANALYZE_MAX_FLOWS), the scorer and the source
+ * table (ANALYZE_SOURCES_MAX).
  *
  * Output: a readable summary, or with --json one document (README, SPEC
- * §4).  The scorer adds score, verdict and signals to each source later.
+ * §4), sources highest score first.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +26,8 @@
 #include <pcap/pcap.h>
 
 #include "analyze.h"
-#include "flow_table.h"
+#include "config.h"
+#include "engine.h"
 #include "json.h"
 #include "pcap_decode.h"
 #include "smtp_parse.h"
@@ -31,20 +35,18 @@
 #define ANALYZE_MAX_FLOWS	65536
 #define ANALYZE_HOLD_SLOTS	1024
 #define ANALYZE_SOURCES_MAX	65536	/* distinct source prefixes kept */
-#define ANALYZE_PREFIX_V4	32	/* defaults of prefix_v4 / prefix_v6 */
-#define ANALYZE_PREFIX_V6	64
 #define ANALYZE_PORTS_TEXT_MAX	128
-
-static const uint16_t analyze_default_ports[] = { 25, 465, 587 };
+#define ANALYZE_DECISIONS	64	/* per scorer tick */
+#define NSEC			1000000000ULL
 
 struct analyze_opts {
 	const char *file;
 	const char *config;
-	uint16_t ports[FLOW_PORTS_MAX];
-	unsigned int n_ports;
+	const char *ports_text;	/* --ports, applied over the config file */
 	bool json;
 	unsigned int prefix_v4;
 	unsigned int prefix_v6;
+	struct bw_settings settings;
 };
 
 struct analyze_source {
@@ -57,6 +59,10 @@ struct analyze_source {
 	uint64_t rcpt;
 	uint64_t rcpt_rejected;
 	uint64_t rcpt_unknown;
+	uint64_t throttled_at;	/* capture ns of the first decision, 0 none */
+	uint64_t blocked_at;
+	struct score_view view;	/* at the end of the capture */
+	bool scored;
 };
 
 struct analyze_state {
@@ -68,58 +74,15 @@ struct analyze_state {
 	uint64_t smtp_packets;
 	uint64_t decode[PCAP_DEC__MAX];
 	uint64_t ts_backwards;
+	uint64_t first_ts;
+	uint64_t decisions_throttle;
+	uint64_t decisions_block;
+	struct engine engine;
 };
 
 #define ANALYZE_USAGE	"bouncewall analyze FILE.pcap [-c FILE] [--ports LIST] [--json]"
 
 /* ----- options ---------------------------------------------------------- */
-
-/* "25,465,587" → ports.  0, or -EINVAL with a one-line reason in err. */
-static int
-parse_ports(const char *text, uint16_t *ports, unsigned int *n, char *err,
-	    size_t errlen)
-{
-	const char *p = text;
-	unsigned int count = 0;
-
-	if (strlen(text) > ANALYZE_PORTS_TEXT_MAX) {
-		snprintf(err, errlen, "--ports: list too long");
-		return -EINVAL;
-	}
-	for (;;) {
-		unsigned long v = 0;
-		const char *start = p;
-
-		while (*p >= '0' && *p <= '9') {
-			v = v * 10 + (unsigned long)(*p - '0');
-			if (v > 65535)
-				break;
-			p++;
-		}
-		if (p == start || v == 0 || v > 65535 || (*p && *p != ',')) {
-			snprintf(err, errlen,
-				 "--ports: bad port in '%.64s' (want 1-65535, comma-separated)",
-				 text);
-			return -EINVAL;
-		}
-		for (unsigned int i = 0; i < count; i++)
-			if (ports[i] == v) {
-				snprintf(err, errlen, "--ports: port %lu given twice", v);
-				return -EINVAL;
-			}
-		if (count == FLOW_PORTS_MAX) {
-			snprintf(err, errlen, "--ports: at most %d ports",
-				 FLOW_PORTS_MAX);
-			return -EINVAL;
-		}
-		ports[count++] = (uint16_t)v;
-		if (!*p)
-			break;
-		p++;
-	}
-	*n = count;
-	return 0;
-}
 
 /* 0 ok (run), 1 help printed (exit 0), 2 usage error printed. */
 static int
@@ -132,14 +95,9 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[160];
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	memcpy(o->ports, analyze_default_ports, sizeof(analyze_default_ports));
-	o->n_ports = sizeof(analyze_default_ports) / sizeof(analyze_default_ports[0]);
-	o->prefix_v4 = ANALYZE_PREFIX_V4;
-	o->prefix_v6 = ANALYZE_PREFIX_V6;
 
 	optind = 0;	/* glibc: full reset, cmd_analyze may run twice */
 	opterr = 0;
@@ -149,11 +107,7 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 			o->config = optarg;
 			break;
 		case 'p':
-			if (parse_ports(optarg, o->ports, &o->n_ports, err,
-					sizeof(err)) < 0) {
-				fprintf(stderr, "bouncewall analyze: %s\n", err);
-				return 2;
-			}
+			o->ports_text = optarg;
 			break;
 		case 'j':
 			o->json = true;
@@ -190,27 +144,30 @@ parse_args(int argc, char **argv, struct analyze_opts *o)
 }
 
 /*
- * -c FILE.  The settings module (config.h) is not wired in yet: until it
- * is, the file is only checked for readability and smtp_ports must come
- * from --ports.  TODO(lead): settings_defaults + settings_load_file, then
- * take smtp_ports, prefix_v4 and prefix_v6 unless --ports was given.
+ * Settings: defaults, then -c FILE, then --ports.  Returns 0, 1 when the
+ * file cannot be read, 2 when it (or the port list) is invalid.
  */
 static int
 apply_config(struct analyze_opts *o)
 {
-	FILE *f;
+	char err[BW_ERR_MAX];
+	int ret;
 
-	if (!o->config)
-		return 0;
-	f = fopen(o->config, "r");
-	if (!f) {
-		fprintf(stderr, "bouncewall analyze: %s: %s\n", o->config,
-			strerror(errno));
-		return 1;
+	settings_defaults(&o->settings);
+	if (o->config) {
+		ret = settings_load_file(&o->settings, o->config, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "bouncewall analyze: %s\n", err);
+			return ret == -EINVAL ? 2 : 1;
+		}
 	}
-	fclose(f);
-	fprintf(stderr, "bouncewall analyze: note: -c %s is not applied yet; "
-		"use --ports\n", o->config);
+	if (o->ports_text &&
+	    settings_set(&o->settings, "smtp_ports", o->ports_text, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bouncewall analyze: %s\n", err);
+		return 2;
+	}
+	o->prefix_v4 = o->settings.prefix_v4;
+	o->prefix_v6 = o->settings.prefix_v6;
 	return 0;
 }
 
@@ -321,6 +278,8 @@ source_cmp(const void *a, const void *b)
 	const struct analyze_source *x = *(const struct analyze_source *const *)a;
 	const struct analyze_source *y = *(const struct analyze_source *const *)b;
 
+	if (x->view.score != y->view.score)
+		return x->view.score > y->view.score ? -1 : 1;
 	if (x->null_sender != y->null_sender)
 		return x->null_sender > y->null_sender ? -1 : 1;
 	if (x->rcpt_rejected != y->rcpt_rejected)
@@ -332,10 +291,20 @@ source_cmp(const void *a, const void *b)
 
 /* ----- output ------------------------------------------------------------- */
 
+/* Seconds from the first packet to `at`, or null. */
+static void
+print_when(const char *key, uint64_t at, uint64_t first)
+{
+	if (at)
+		printf(", \"%s\": %.3f", key, (double)(at - first) / NSEC);
+	else
+		printf(", \"%s\": null", key);
+}
+
 static void
 print_json(const struct analyze_state *st, const struct smtp_stats *ss,
-	   const struct flow_stats *fs, struct analyze_source **list,
-	   uint32_t n, bool complete, const char *error)
+	   const struct flow_stats *fs, const struct score_stats *stats,
+	   struct analyze_source **list, uint32_t n, bool complete, const char *error)
 {
 	char cidr[INET6_ADDRSTRLEN + 8];
 
@@ -366,19 +335,32 @@ print_json(const struct analyze_state *st, const struct smtp_stats *ss,
 	printf(",\n  \"flows_evicted\": %" PRIu64, fs->flows_evicted);
 	printf(",\n  \"flows_expired\": %" PRIu64, fs->flows_expired);
 	printf(",\n  \"sources_dropped\": %" PRIu64, st->src_dropped);
+	printf(",\n  \"decisions\": {\"throttle\": %" PRIu64 ", \"block\": %" PRIu64 "}",
+	       st->decisions_throttle, st->decisions_block);
+	printf(",\n  \"storms\": %" PRIu64, stats->storms);
 	printf(",\n  \"sources\": [");
 	for (uint32_t i = 0; i < n; i++) {
 		const struct analyze_source *s = list[i];
 
 		printf("%s\n    {\"source\": ", i ? "," : "");
 		json_str(stdout, source_format(st, s, cidr, sizeof(cidr)));
+		printf(", \"score\": %.1f, \"verdict\": \"%s\"", s->view.score,
+		       score_verdict_name(s->view.verdict));
 		printf(", \"sessions\": %" PRIu64 ", \"transactions\": %" PRIu64
 		       ", \"null_sender\": %" PRIu64 ", \"bounce_sender\": %" PRIu64
 		       ", \"rcpt\": %" PRIu64 ", \"rcpt_rejected\": %" PRIu64
-		       ", \"rcpt_unknown\": %" PRIu64 "}",
+		       ", \"rcpt_unknown\": %" PRIu64,
 		       s->sessions, s->transactions, s->null_sender,
 		       s->bounce_sender, s->rcpt, s->rcpt_rejected,
 		       s->rcpt_unknown);
+		print_when("throttled_after_s", s->throttled_at, st->first_ts);
+		print_when("blocked_after_s", s->blocked_at, st->first_ts);
+		printf(", \"signals\": {");
+		for (int k = 0; k < SIG_COUNT; k++)
+			printf("%s\"%s\": {\"value\": %.3f, \"points\": %.1f}", k ? ", " : "",
+			       s->view.sig[k].name ? s->view.sig[k].name : "?",
+			       s->view.sig[k].value, s->view.sig[k].points);
+		printf("}}");
 	}
 	printf("%s]\n}\n", n ? "\n  " : "");
 }
@@ -409,15 +391,20 @@ print_table(const struct analyze_state *st, const struct smtp_stats *ss,
 	       fs->gaps, fs->dup_bytes, fs->flows_evicted);
 	if (!n)
 		return;
-	printf("\n%-45s %8s %6s %6s %6s %8s\n", "source", "sessions", "txns",
-	       "null", "rcpt", "rejected");
+	printf("decisions      %" PRIu64 " throttle, %" PRIu64 " block\n",
+	       st->decisions_throttle, st->decisions_block);
+	printf("\n%-40s %6s %-8s %8s %6s %6s %6s %8s  %s\n", "source", "score", "verdict",
+	       "sessions", "txns", "null", "rcpt", "rejected", "signals");
 	for (uint32_t i = 0; i < n; i++) {
 		const struct analyze_source *s = list[i];
+		char why[SCORE_REASON_MAX];
 
-		printf("%-45s %8" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64
-		       " %8" PRIu64 "\n",
-		       source_format(st, s, cidr, sizeof(cidr)), s->sessions,
-		       s->transactions, s->null_sender, s->rcpt, s->rcpt_rejected);
+		printf("%-40s %6.1f %-8s %8" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64
+		       " %8" PRIu64 "  %s\n",
+		       source_format(st, s, cidr, sizeof(cidr)), s->view.score,
+		       score_verdict_name(s->view.verdict), s->sessions,
+		       s->transactions, s->null_sender, s->rcpt, s->rcpt_rejected,
+		       score_reason(&s->view, why, sizeof(why)));
 	}
 	if (st->src_dropped)
 		printf("(%" PRIu64 " events from sources beyond the first %u not shown)\n",
@@ -426,42 +413,75 @@ print_table(const struct analyze_state *st, const struct smtp_stats *ss,
 
 /* ----- the run -------------------------------------------------------------- */
 
+/* Apply what the scorer decided: remember when each source was first
+ * throttled and blocked, in capture time. */
+static void
+record_decisions(struct analyze_state *st, const struct score_decision *d, size_t n,
+		 uint64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct analyze_source *src = source_get(st, d[i].prefix.addr);
+
+		if (d[i].renewal)
+			continue;
+		if (d[i].action == SCORE_BLOCK)
+			st->decisions_block++;
+		else
+			st->decisions_throttle++;
+		if (!src)
+			continue;
+		if (d[i].action == SCORE_BLOCK && !src->blocked_at)
+			src->blocked_at = now;
+		if (d[i].action == SCORE_THROTTLE && !src->throttled_at)
+			src->throttled_at = now;
+	}
+}
+
+static void
+tick(struct analyze_state *st, uint64_t now)
+{
+	struct score_decision d[ANALYZE_DECISIONS];
+	size_t n;
+
+	do {
+		n = engine_tick(&st->engine, now, d, ANALYZE_DECISIONS);
+		record_decisions(st, d, n, now);
+	} while (n == ANALYZE_DECISIONS);
+}
+
 int
 cmd_analyze(int argc, char **argv)
 {
 	char errbuf[PCAP_ERRBUF_SIZE], error[PCAP_ERRBUF_SIZE + 64];
+	struct engine_limits lim = {
+		.max_flows = ANALYZE_MAX_FLOWS,
+		.max_sources = ANALYZE_SOURCES_MAX,
+		.hold_slots = ANALYZE_HOLD_SLOTS,
+		/* offline: reproducible */
+		.seed = { 0x626f756e63657761ULL, 0x6c6c616e616c797aULL },
+	};
 	struct analyze_source **list = NULL;
 	struct analyze_state st;
 	struct analyze_opts o;
-	struct smtp_ctx smtp;
-	struct flow_config fc;
-	struct flow_table *ft = NULL;
+	struct score_stats stats;
 	struct pcap_pkthdr *h;
 	const u_char *frame;
 	pcap_t *pc = NULL;
-	uint64_t now = 0;
-	bool complete = true;
+	uint64_t now = 0, next_tick = 0;
+	bool complete = true, engine_up = false;
 	int linktype, ret, r;
 	uint32_t n = 0;
 
 	r = parse_args(argc, argv, &o);
 	if (r)
 		return r == 1 ? 0 : 2;
-	if (apply_config(&o))
-		return 1;
+	r = apply_config(&o);
+	if (r)
+		return r;
 
 	memset(&st, 0, sizeof(st));
-	memset(&smtp, 0, sizeof(smtp));
-	memset(&fc, 0, sizeof(fc));
 	error[0] = '\0';
 	st.opts = &o;
-	smtp.hooks = &analyze_hooks;
-	smtp.arg = &st;
-	memcpy(fc.ports, o.ports, sizeof(fc.ports));
-	fc.n_ports = o.n_ports;
-	fc.max_flows = ANALYZE_MAX_FLOWS;
-	fc.hold_slots = ANALYZE_HOLD_SLOTS;
-	fc.hash_seed = 0x626f756e63657761ULL;	/* offline: reproducible */
 
 	pc = pcap_open_offline_with_tstamp_precision(o.file,
 						     PCAP_TSTAMP_PRECISION_NANO,
@@ -483,35 +503,40 @@ cmd_analyze(int argc, char **argv)
 		return 1;
 	}
 	st.src = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.src));
-	if (!st.src || flow_table_new(&ft, &fc, &smtp) < 0) {
+	if (!st.src || engine_init(&st.engine, &o.settings, &lim) < 0) {
 		fprintf(stderr, "bouncewall analyze: out of memory\n");
 		ret = 1;
 		goto out;
 	}
+	engine_up = true;
+	st.engine.observer = &analyze_hooks;
+	st.engine.observer_arg = &st;
 
 	while ((r = pcap_next_ex(pc, &h, &frame)) == 1) {
-		struct flow_seg seg;
 		uint64_t ts;
-		int d;
 
 		st.packets++;
-		ts = (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec;
+		ts = (uint64_t)h->ts.tv_sec * NSEC + (uint64_t)h->ts.tv_usec;
 		if (ts < now)
 			st.ts_backwards++;	/* the clock never goes back */
 		else
 			now = ts;
-		d = pcap_decode(linktype, frame, h->caplen, &seg);
-		st.decode[d]++;
-		if (d != PCAP_DEC_OK)
-			continue;
-		st.smtp_packets += flow_table_input(ft, &seg, now) > 0;
+		if (!st.first_ts)
+			st.first_ts = now;
+		/* The agent scores once a second; so does the replay. */
+		if (now >= next_tick) {
+			tick(&st, now);
+			next_tick = now + NSEC;
+		}
+		st.smtp_packets += engine_frame(&st.engine, linktype, frame, h->caplen, now) > 0;
 	}
 	if (r == -1) {
 		complete = false;
 		snprintf(error, sizeof(error), "%s after %" PRIu64 " packets",
 			 pcap_geterr(pc), st.packets);
 	}
-	flow_table_flush(ft, now);
+	engine_flush(&st.engine, now);
+	tick(&st, now);
 
 	list = calloc(st.n_src ? st.n_src : 1, sizeof(*list));
 	if (!list) {
@@ -519,16 +544,21 @@ cmd_analyze(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	for (uint32_t i = 0; i < ANALYZE_SOURCES_MAX && n < st.n_src; i++)
-		if (st.src[i].used)
-			list[n++] = &st.src[i];
+	for (uint32_t i = 0; i < ANALYZE_SOURCES_MAX && n < st.n_src; i++) {
+		if (!st.src[i].used)
+			continue;
+		st.src[i].scored = score_lookup(st.engine.score, st.src[i].addr, now,
+						&st.src[i].view) == 0;
+		list[n++] = &st.src[i];
+	}
 	qsort(list, n, sizeof(*list), source_cmp);
+	score_get_stats(st.engine.score, now, &stats);
 
 	if (o.json)
-		print_json(&st, &smtp.stats, flow_table_stats(ft), list, n,
-			   complete, complete ? NULL : error);
+		print_json(&st, &st.engine.smtp.stats, flow_table_stats(st.engine.flows), &stats,
+			   list, n, complete, complete ? NULL : error);
 	else
-		print_table(&st, &smtp.stats, flow_table_stats(ft), list, n);
+		print_table(&st, &st.engine.smtp.stats, flow_table_stats(st.engine.flows), list, n);
 	fflush(stdout);
 	if (!complete)
 		fprintf(stderr, "bouncewall analyze: %s: %s (results above cover what was read)\n",
@@ -536,7 +566,8 @@ cmd_analyze(int argc, char **argv)
 	ret = complete ? 0 : 1;
 out:
 	free(list);
-	flow_table_free(ft, now);
+	if (engine_up)
+		engine_free(&st.engine);
 	free(st.src);
 	if (pc)
 		pcap_close(pc);

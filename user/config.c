@@ -320,6 +320,32 @@ next_item(const char **pos, const char *end, const char **item, size_t *n)
 	return true;
 }
 
+/* A list with an empty item ("25,,587", ",25", "25,") is a typo, not a
+ * shorter list: refuse it rather than guess. */
+static int
+check_list(char *err, size_t errlen, int id, const char *v, size_t n)
+{
+	bool item_since_comma = false, comma_seen = false;
+	char b[SHOWN_BUF];
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == ',') {
+			if (!item_since_comma)
+				goto bad;
+			item_since_comma = false;
+			comma_seen = true;
+		} else if (!is_separator(v[i])) {
+			item_since_comma = true;
+		}
+	}
+	if (!comma_seen || item_since_comma)
+		return 0;
+bad:
+	snprintf(err, errlen, "%s: empty item in '%s'", table[id].name,
+		 shown(b, v, n, SHOWN_MAX));
+	return -EINVAL;
+}
+
 static int
 too_many(char *err, size_t errlen, int id, const char *v, size_t n, unsigned int max)
 {
@@ -349,6 +375,8 @@ set_ports(struct bw_settings *s, const char *v, size_t n, char *err, size_t errl
 	unsigned long port;
 	size_t len;
 
+	if (check_list(err, errlen, S_SMTP_PORTS, v, n) < 0)
+		return -EINVAL;
 	while (next_item(&pos, v + n, &item, &len)) {
 		if (parse_ulong(item, len, 1, 65535, &port) < 0)
 			return bad_value(err, errlen, S_SMTP_PORTS, item, len,
@@ -392,6 +420,8 @@ set_ifaces(struct bw_settings *s, const char *v, size_t n, char *err, size_t err
 	const char *pos = v, *item;
 	size_t len;
 
+	if (check_list(err, errlen, S_INTERFACE, v, n) < 0)
+		return -EINVAL;
 	while (next_item(&pos, v + n, &item, &len)) {
 		if (!valid_ifname(item, len))
 			return bad_value(err, errlen, S_INTERFACE, item, len,
@@ -455,6 +485,8 @@ set_domains(struct bw_settings *s, const char *v, size_t n, char *err, size_t er
 	const char *pos = v, *item;
 	size_t len;
 
+	if (check_list(err, errlen, S_PROTECTED_DOMAINS, v, n) < 0)
+		return -EINVAL;
 	while (next_item(&pos, v + n, &item, &len)) {
 		if (!valid_dns_name(item, len, lower))
 			return bad_value(err, errlen, S_PROTECTED_DOMAINS, item, len,
