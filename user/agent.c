@@ -5,12 +5,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -26,8 +29,22 @@
 #include "metrics.h"
 
 #define EXPIRED_BATCH	256
+#define DECISION_BATCH	64
+#define AGENT_MAX_FLOWS	16384	/* concurrent SMTP connections followed */
+#define AGENT_MAX_SOURCES 65536	/* source prefixes scored */
+#define SAMPLE_MIN	16	/* of ENGINE_SAMPLE_ONE: never below 1/64 */
+#define CALM_TICKS	10	/* drop-free seconds before sampling eases */
 
-enum { EV_SIGNAL = 1, EV_CTL, EV_RING, EV_TICK, EV_METRICS };
+enum { EV_SIGNAL = 1, EV_CTL, EV_RING, EV_TICK, EV_METRICS, EV_CAPTURE = 64 };
+
+static uint64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static const char run_usage[] =
 	"usage: bouncewall run [-c FILE] [-i IFACE]... [--mode enforce|monitor]\n"
@@ -117,6 +134,8 @@ agent_reload(struct agent *a, char *err, size_t errlen)
 		return ret;
 	a->settings = next;
 	kern_write_config(&a->kern, &a->settings, &a->rules);
+	if (a->engine_up)
+		engine_settings_changed(&a->engine);
 	log_info("reloaded config=%s", a->config_path);
 	return 0;
 }
@@ -132,6 +151,8 @@ handle_ring_event(void *ctx, void *data, size_t len)
 	if (len < sizeof(*ev))
 		return 0;
 	a->kernel_events++;
+	if (a->engine_up)
+		engine_syn_event(&a->engine, ev->addr, ev->syns, ev->dropped, realtime_ns());
 	memcpy(c.addr, ev->addr, 16);
 	c.plen = ev->plen > 128 ? 128 : ev->plen;
 	log_info("heavy-hitter source=%s type=%s syns=%" PRIu64 " over_limit=%" PRIu64,
@@ -197,7 +218,28 @@ fill_metrics(void *ctx, struct metrics_snapshot *m)
 			m->blocked_prefixes++;
 	}
 	m->allowed_prefixes = a->rules.allow.n;
-	m->tracked_sources = kern_count_sources(&a->kern);
+	m->kernel_tracked = kern_count_sources(&a->kern);
+	m->decisions_suppressed = a->decisions_suppressed;
+	if (a->engine_up) {
+		const struct smtp_stats *ss = &a->engine.smtp.stats;
+		struct score_stats st;
+
+		score_get_stats(a->engine.score, a->engine.now, &st);
+		m->sampler = true;
+		m->tracked_sources = st.tracked;
+		m->smtp_sessions = ss->sessions;
+		m->smtp_opaque_sessions = ss->opaque_sessions;
+		m->smtp_txn_null = ss->null_sender + ss->bounce_sender;
+		m->smtp_txn_other = ss->transactions - m->smtp_txn_null;
+		m->smtp_rcpt_rejected = ss->rcpt_rejected;
+		m->smtp_malformed_lines = ss->malformed_lines;
+		m->capture_frames = a->engine.frames;
+		m->capture_dropped = a->capture_drops;
+		m->sample_keep = a->engine.sample_keep;
+		m->storm_active = st.storm_active;
+		m->null_rate_per_min = st.null_rate_short;
+		m->null_baseline_per_min = st.null_baseline;
+	}
 	m->decisions_throttle = a->decisions[AGENT_DEC_THROTTLE];
 	m->decisions_block = a->decisions[AGENT_DEC_BLOCK];
 	m->decisions_unblock = a->decisions[AGENT_DEC_UNBLOCK];
@@ -206,12 +248,112 @@ fill_metrics(void *ctx, struct metrics_snapshot *m)
 	m->monitor_mode = a->settings.mode == BW_MODE_MONITOR;
 }
 
+/*
+ * Whole-flow sampling follows libpcap's drop counter: any loss in the last
+ * second halves the share of new flows parsed; ten calm seconds double it
+ * back.  Flows already followed are never cut (engine.c).
+ */
+static void
+adapt_sampling(struct agent *a)
+{
+	uint64_t drops = 0;
+	uint32_t keep = a->engine.sample_keep;
+
+	for (unsigned int i = 0; i < a->n_captures; i++)
+		drops += capture_drops(&a->captures[i]);
+	if (drops > a->capture_drops) {
+		a->calm_ticks = 0;
+		if (keep > SAMPLE_MIN)
+			keep /= 2;
+	} else if (++a->calm_ticks >= CALM_TICKS && keep < ENGINE_SAMPLE_ONE) {
+		a->calm_ticks = 0;
+		keep *= 2;
+	}
+	a->capture_drops = drops;
+	if (keep != a->engine.sample_keep) {
+		log_warn("sampling flows=%u/%u capture_drops=%" PRIu64, keep, ENGINE_SAMPLE_ONE,
+			 drops);
+		a->engine.sample_keep = keep;
+	}
+}
+
 static void
 tick(struct agent *a)
 {
 	agent_expire_rules(a, kern_now_real());
+	if (a->engine_up) {
+		adapt_sampling(a);
+		agent_apply_decisions(a, realtime_ns());
+	}
 	agent_save_rules(a);
 	metrics_run(a->metrics);
+}
+
+/* The engine, with our own addresses marked so sessions they open count
+ * as mail we sent.  Returns 0 or -errno. */
+static int
+engine_setup(struct agent *a)
+{
+	struct engine_limits lim = {
+		.max_flows = AGENT_MAX_FLOWS,
+		.max_sources = AGENT_MAX_SOURCES,
+	};
+	struct ifaddrs *ifa, *i;
+	int ret;
+
+	if (getrandom(lim.seed, sizeof(lim.seed), 0) != sizeof(lim.seed))
+		return -errno;
+	ret = engine_init(&a->engine, &a->settings, &lim);
+	if (ret < 0) {
+		log_err("engine init err=\"%s\"", strerror(-ret));
+		return ret;
+	}
+	a->engine_up = true;
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i; i = i->ifa_next) {
+		uint8_t addr[16] = { 0 };
+
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			addr[10] = addr[11] = 0xff;
+			memcpy(addr + 12, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			memcpy(addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		engine_add_local(&a->engine, addr);
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
+static int add_fd(int ep, int fd, int tag);
+
+static int
+captures_open(struct agent *a, int ep)
+{
+	char err[CAPTURE_ERR_MAX];
+	int ret;
+
+	for (unsigned int i = 0; i < a->settings.n_interfaces; i++) {
+		struct capture *c = &a->captures[i];
+
+		ret = capture_open(c, a->settings.interfaces[i], a->settings.smtp_ports,
+				   a->settings.n_ports, err, sizeof(err));
+		if (ret < 0) {
+			log_err("capture iface=%s err=\"%s\"", a->settings.interfaces[i], err);
+			return ret;
+		}
+		a->n_captures++;
+		ret = add_fd(ep, c->fd, EV_CAPTURE + (int)i);
+		if (ret < 0)
+			return ret;
+		log_info("capture iface=%s snaplen=%d", c->ifname, CAPTURE_SNAPLEN);
+	}
+	return 0;
 }
 
 /* Settings: defaults, then the file, then flags. Returns exit code or 0. */
@@ -426,6 +568,8 @@ cmd_run(int argc, char **argv)
 		log_err("event loop setup failed err=\"%s\"", strerror(errno));
 		goto out_kern;
 	}
+	if (engine_setup(a) < 0 || captures_open(a, ep) < 0)
+		goto out_kern;
 	if (strcmp(a->settings.metrics_listen, "off") != 0) {
 		ret = metrics_start(&a->metrics, a->settings.metrics_listen, fill_metrics, a);
 		if (ret < 0 || add_fd(ep, metrics_fd(a->metrics), EV_METRICS) < 0) {
@@ -472,6 +616,12 @@ cmd_run(int argc, char **argv)
 			case EV_METRICS:
 				metrics_run(a->metrics);
 				break;
+			default:
+				if (evs[i].data.u32 >= EV_CAPTURE &&
+				    evs[i].data.u32 < EV_CAPTURE + a->n_captures)
+					capture_dispatch(&a->captures[evs[i].data.u32 - EV_CAPTURE],
+							 &a->engine);
+				break;
 			case EV_RING:
 				ring_buffer__consume(rb);
 				break;
@@ -499,6 +649,10 @@ out_kern:
 		unpin = false;
 	}
 	metrics_stop(a->metrics);
+	for (unsigned int i = 0; i < a->n_captures; i++)
+		capture_close(&a->captures[i]);
+	if (a->engine_up)
+		engine_free(&a->engine);
 	ring_buffer__free(rb);
 	kern_close(&a->kern, unpin);
 out_sock:

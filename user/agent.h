@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "capture.h"
 #include "config.h"
+#include "engine.h"
 #include "kern.h"
 #include "metrics.h"
 #include "request.h"
@@ -38,6 +40,13 @@ struct agent {
 	uint64_t kernel_events;	/* heavy-hitter events received */
 	uint64_t decisions[AGENT_DEC_MAX];
 	struct metrics_server *metrics;
+	struct engine engine;		/* flows -> SMTP -> scorer */
+	bool engine_up;
+	struct capture captures[BW_MAX_IFACES];
+	unsigned int n_captures;
+	uint64_t capture_drops;		/* summed over the captures */
+	uint32_t calm_ticks;		/* seconds without capture drops */
+	uint64_t decisions_suppressed;	/* allowlisted sources the scorer wanted */
 	volatile bool exiting;
 };
 
@@ -53,6 +62,9 @@ int agent_reload(struct agent *a, char *err, size_t errlen);
 
 /* Remove expired rules from the mirror and the kernel; returns how many. */
 size_t agent_expire_rules(struct agent *a, uint64_t now);
+
+/* Apply the scorer's decisions due at `now_ns` (CLOCK_REALTIME). */
+void agent_apply_decisions(struct agent *a, uint64_t now_ns);
 
 /* Persist the rules if they changed since the last write. */
 void agent_save_rules(struct agent *a);

@@ -53,6 +53,62 @@ count_rules(const struct agent *a, size_t *blocks, size_t *throttles)
 	}
 }
 
+static void
+status_sampler_json(struct agent *a, FILE *out)
+{
+	const struct smtp_stats *ss = &a->engine.smtp.stats;
+	const struct flow_stats *fs;
+	struct score_stats st;
+
+	if (!a->engine_up)
+		return;
+	fs = flow_table_stats(a->engine.flows);
+	score_get_stats(a->engine.score, a->engine.now, &st);
+	fprintf(out, ",\"sampler\":{\"frames\":%" PRIu64 ",\"capture_drops\":%" PRIu64
+		",\"sampling\":%s,\"flows_kept_per_1024\":%u,\"flows_not_sampled\":%" PRIu64
+		",\"flows_active\":%" PRIu64 ",\"sessions\":%" PRIu64
+		",\"opaque_sessions\":%" PRIu64 ",\"transactions\":%" PRIu64
+		",\"null_sender\":%" PRIu64 ",\"rcpt_total\":%" PRIu64
+		",\"rcpt_rejected\":%" PRIu64 ",\"malformed_lines\":%" PRIu64 ",\"stream_gaps\":%" PRIu64 "}",
+		a->engine.frames, a->capture_drops,
+		a->engine.sample_keep < ENGINE_SAMPLE_ONE ? "true" : "false", a->engine.sample_keep,
+		fs->not_admitted, fs->flows_active, ss->sessions, ss->opaque_sessions,
+		ss->transactions, ss->null_sender, ss->rcpt_total, ss->rcpt_rejected,
+		ss->malformed_lines, fs->gaps);
+	fprintf(out, ",\"scorer\":{\"tracked_sources\":%u,\"capacity\":%u,\"evictions\":%" PRIu64
+		",\"storm_active\":%s,\"storms\":%" PRIu64 ",\"null_rate_per_min\":%.1f"
+		",\"null_baseline_per_min\":%.1f,\"storm_on_at_per_min\":%.1f"
+		",\"throttle_threshold\":%.1f,\"block_threshold\":%.1f}",
+		st.tracked, st.capacity, st.evictions, st.storm_active ? "true" : "false",
+		st.storms, st.null_rate_short, st.null_baseline, st.storm_on_at, st.eff_throttle,
+		st.eff_block);
+}
+
+static void
+status_sampler_text(struct agent *a, FILE *out)
+{
+	const struct smtp_stats *ss = &a->engine.smtp.stats;
+	struct score_stats st;
+
+	if (!a->engine_up)
+		return;
+	score_get_stats(a->engine.score, a->engine.now, &st);
+	fprintf(out, "sampler   frames=%" PRIu64 " capture_drops=%" PRIu64 " flows=%u/%u%s\n",
+		a->engine.frames, a->capture_drops, a->engine.sample_keep, ENGINE_SAMPLE_ONE,
+		a->engine.sample_keep < ENGINE_SAMPLE_ONE ? " (SAMPLING: load exceeds the parser)" : "");
+	fprintf(out, "smtp      sessions=%" PRIu64 " opaque=%" PRIu64 " transactions=%" PRIu64
+		" null_sender=%" PRIu64 " rcpt=%" PRIu64 " rcpt_rejected=%" PRIu64 "\n",
+		ss->sessions, ss->opaque_sessions, ss->transactions, ss->null_sender,
+		ss->rcpt_total, ss->rcpt_rejected);
+	fprintf(out, "scorer    sources=%u storm=%s null_rate=%.1f/min baseline=%.1f/min "
+		"thresholds=%.0f/%.0f decisions: throttle=%" PRIu64 " block=%" PRIu64
+		" unblock=%" PRIu64 " suppressed=%" PRIu64 "\n",
+		st.tracked, st.storm_active ? "ACTIVE" : "no", st.null_rate_short, st.null_baseline,
+		st.eff_throttle, st.eff_block, a->decisions[AGENT_DEC_THROTTLE],
+		a->decisions[AGENT_DEC_BLOCK], a->decisions[AGENT_DEC_UNBLOCK],
+		a->decisions_suppressed);
+}
+
 static int
 do_status(struct agent *a, const struct request *r, FILE *out)
 {
@@ -81,10 +137,12 @@ do_status(struct agent *a, const struct request *r, FILE *out)
 			fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "", counter_names[i], c[i]);
 		fprintf(out, "},\"rules\":{\"blocked\":%zu,\"throttled\":%zu,\"allowed\":%zu}"
 			",\"decisions\":{\"throttle\":%" PRIu64 ",\"block\":%" PRIu64
-			",\"unblock\":%" PRIu64 "},\"kernel_events\":%" PRIu64 "}\n",
+			",\"unblock\":%" PRIu64 ",\"suppressed\":%" PRIu64 "},\"kernel_events\":%" PRIu64,
 			blocks, throttles, a->rules.allow.n, a->decisions[AGENT_DEC_THROTTLE],
 			a->decisions[AGENT_DEC_BLOCK], a->decisions[AGENT_DEC_UNBLOCK],
-			a->kernel_events);
+			a->decisions_suppressed, a->kernel_events);
+		status_sampler_json(a, out);
+		fputs("}\n", out);
 		return 0;
 	}
 	fprintf(out, "bouncewall %s  mode=%s  uptime=%" PRIu64 "s  maps=%s\n", BW_VERSION,
@@ -94,6 +152,7 @@ do_status(struct agent *a, const struct request *r, FILE *out)
 			a->kern.ifaces[i].mode, a->kern.ifaces[i].adopted ? " (adopted)" : "");
 	fprintf(out, "rules     blocked=%zu throttled=%zu allowed=%zu\n", blocks, throttles,
 		a->rules.allow.n);
+	status_sampler_text(a, out);
 	fprintf(out, "kernel   ");
 	for (int i = 0; i < BW_CNT_MAX; i++)
 		fprintf(out, "%s%s=%" PRIu64, i && i % 5 == 0 ? "\n          " : " ",
@@ -215,6 +274,82 @@ rule_add(struct agent *a, bool allow, const struct rule_entry *e, FILE *out)
 	return 0;
 }
 
+static const char *
+mode_name(const struct agent *a)
+{
+	return a->settings.mode == BW_MODE_MONITOR ? "monitor" : "enforce";
+}
+
+/*
+ * One scorer decision.  The allowlist wins (the scorer is told, so it
+ * neither counts the offence nor asks again for the TTL); an operator's
+ * block is never weakened; everything else becomes a kernel rule with an
+ * expiry the kernel enforces itself.
+ */
+static void
+apply_decision(struct agent *a, struct score_decision *d, uint64_t now_ns)
+{
+	uint64_t now = now_ns / 1000000000ULL;
+	const struct rule_entry *allow = rules_match(&a->rules.allow, d->prefix.addr, now);
+	const struct rule_entry *old = rules_find(&a->rules.block, &d->prefix);
+	uint32_t action = d->action == SCORE_BLOCK ? BW_ACT_BLOCK : BW_ACT_THROTTLE;
+	const char *act = action == BW_ACT_BLOCK ? "block" : "throttle";
+	struct rule_entry e = { 0 };
+	char cidr[ADDR_CIDR_STRLEN], ttl[32], *msg = NULL;
+	size_t msglen = 0;
+	FILE *f;
+	int code;
+
+	addr_format_cidr(&d->prefix, cidr, sizeof(cidr));
+	if (allow && addr_cidr_contains(&allow->cidr, &d->prefix)) {
+		score_suppressed(a->engine.score, d, now_ns);
+		a->decisions_suppressed++;
+		log_info("decision suppressed action=%s source=%s reason=allowlisted score=%.0f",
+			 act, cidr, d->score);
+		return;
+	}
+	if (old && old->origin == BW_ORIGIN_OPERATOR &&
+	    (old->action == BW_ACT_BLOCK || action == BW_ACT_THROTTLE))
+		return;		/* the operator's rule is at least as strong */
+	e.cidr = d->prefix;
+	e.action = action;
+	e.origin = BW_ORIGIN_SCORER;
+	e.added = now;
+	e.expires = now + d->ttl;
+	e.offences = d->offences;
+	snprintf(e.text, sizeof(e.text), "score %.0f: %s", d->score, d->reason);
+	f = open_memstream(&msg, &msglen);
+	if (!f)
+		return;
+	code = rule_add(a, false, &e, f);
+	fclose(f);
+	duration_format(d->ttl, ttl, sizeof(ttl));
+	if (code) {
+		log_err("decision failed action=%s source=%s err=\"%.*s\"", act, cidr,
+			(int)(msglen && msg[msglen - 1] == '\n' ? msglen - 1 : msglen), msg);
+	} else {
+		if (!d->renewal)
+			a->decisions[action == BW_ACT_BLOCK ? AGENT_DEC_BLOCK : AGENT_DEC_THROTTLE]++;
+		log_info("decision action=%s source=%s ttl=%s score=%.0f threshold=%.0f offences=%u "
+			 "renewal=%s mode=%s signals=\"%s\"", act, cidr, ttl, d->score, d->threshold,
+			 d->offences, d->renewal ? "yes" : "no", mode_name(a), d->reason);
+	}
+	free(msg);
+}
+
+void
+agent_apply_decisions(struct agent *a, uint64_t now_ns)
+{
+	struct score_decision d[64];
+	size_t n;
+
+	do {
+		n = engine_tick(&a->engine, now_ns, d, 64);
+		for (size_t i = 0; i < n; i++)
+			apply_decision(a, &d[i], now_ns);
+	} while (n == 64);
+}
+
 static int
 do_rule_add(struct agent *a, const struct request *r, bool allow, FILE *out)
 {
@@ -265,6 +400,8 @@ do_rule_del(struct agent *a, const struct request *r, bool allow, FILE *out)
 	}
 	rules_del(s, &r->cidr);
 	kern_write_config(&a->kern, &a->settings, &a->rules);
+	if (!allow && a->engine_up)
+		score_release(a->engine.score, &r->cidr);
 	a->rules_dirty = true;
 	agent_save_rules(a);
 	if (!allow)
@@ -322,60 +459,50 @@ do_threshold(struct agent *a, const struct request *r, FILE *out)
 		fprintf(out, "kernel refused the new config\n");
 		return 1;
 	}
+	if (a->engine_up)
+		engine_settings_changed(&a->engine);
 	settings_get(&a->settings, r->name, val, sizeof(val));
 	log_info("threshold set name=%s value=%s", r->name, val);
 	fprintf(out, "%s = %s\n", r->name, val);
 	return 0;
 }
 
-static int
-by_syns_desc(const void *x, const void *y)
-{
-	const struct kern_source *a = x, *b = y;
-
-	if (a->over_limit != b->over_limit)
-		return a->over_limit < b->over_limit ? 1 : -1;
-	return a->syns < b->syns ? 1 : a->syns > b->syns ? -1 : 0;
-}
-
-/* Sources as the kernel's rate tracker sees them, heaviest first, with the
- * verdict in force for each. */
+/* Sources as the scorer sees them, highest score first, each with the
+ * signals that make its score. */
 static int
 do_top(struct agent *a, const struct request *r, FILE *out)
 {
-	const size_t max = BW_RATE_MAX;
-	struct kern_source *v = calloc(max, sizeof(*v));
-	uint64_t now = kern_now_real();
-	char cidr[ADDR_CIDR_STRLEN];
+	struct score_view *v = calloc(r->top_n, sizeof(*v));
+	uint64_t now = a->engine.now;
+	char cidr[ADDR_CIDR_STRLEN], why[SCORE_REASON_MAX];
 	size_t n;
 
 	if (!v) {
 		fprintf(out, "out of memory\n");
 		return 1;
 	}
-	n = kern_read_sources(&a->kern, v, max);
-	qsort(v, n, sizeof(*v), by_syns_desc);
-	if (n > r->top_n)
-		n = r->top_n;
+	n = a->engine_up ? score_top(a->engine.score, now, v, r->top_n) : 0;
 	if (r->json)
 		fputs("{\"sources\":[", out);
 	else
-		fprintf(out, "%-43s %-8s %10s %10s\n", "SOURCE", "VERDICT", "SYNS", "OVER_LIMIT");
+		fprintf(out, "%-43s %6s %-8s %-8s %s\n", "SOURCE", "SCORE", "VERDICT", "IN_FORCE",
+			"SIGNALS");
 	for (size_t i = 0; i < n; i++) {
-		const struct rule_entry *b = rules_match(&a->rules.block, v[i].prefix.addr, now);
-		const char *verdict = !b ? "none" : b->action == BW_ACT_THROTTLE ? "throttle" : "block";
-
-		if (rules_match(&a->rules.allow, v[i].prefix.addr, now))
-			verdict = "allow";
 		addr_format_cidr(&v[i].prefix, cidr, sizeof(cidr));
 		if (!r->json) {
-			fprintf(out, "%-43s %-8s %10" PRIu64 " %10" PRIu64 "\n", cidr, verdict,
-				v[i].syns, v[i].over_limit);
+			fprintf(out, "%-43s %6.1f %-8s %-8s %s\n", cidr, v[i].score,
+				score_verdict_name(v[i].verdict), score_verdict_name(v[i].in_force),
+				score_reason(&v[i], why, sizeof(why)));
 			continue;
 		}
-		fprintf(out, "%s{\"source\":\"%s\",\"verdict\":\"%s\",\"signals\":{"
-			"\"syn_total\":%" PRIu64 ",\"syn_over_limit\":%" PRIu64 "}}",
-			i ? "," : "", cidr, verdict, v[i].syns, v[i].over_limit);
+		fprintf(out, "%s{\"source\":\"%s\",\"score\":%.1f,\"verdict\":\"%s\","
+			"\"in_force\":\"%s\",\"offences\":%u,\"signals\":{", i ? "," : "", cidr,
+			v[i].score, score_verdict_name(v[i].verdict),
+			score_verdict_name(v[i].in_force), v[i].offences);
+		for (int k = 0; k < SIG_COUNT; k++)
+			fprintf(out, "%s\"%s\":{\"value\":%.3f,\"points\":%.1f}", k ? "," : "",
+				v[i].sig[k].name, v[i].sig[k].value, v[i].sig[k].points);
+		fputs("}}", out);
 	}
 	if (r->json)
 		fputs("]}\n", out);

@@ -129,6 +129,8 @@ static const struct smtp_hooks engine_hooks = {
 	.txn = on_txn,
 };
 
+static bool admit_flow(void *arg, const struct flow_seg *seg);
+
 int
 engine_init(struct engine *e, const struct bw_settings *s, const struct engine_limits *lim)
 {
@@ -147,6 +149,8 @@ engine_init(struct engine *e, const struct bw_settings *s, const struct engine_l
 	fc.max_flows = lim->max_flows;
 	fc.hold_slots = lim->hold_slots;
 	fc.hash_seed = lim->seed[0];
+	fc.admit = admit_flow;
+	fc.admit_arg = e;
 	ret = flow_table_new(&e->flows, &fc, &e->smtp);
 	if (ret < 0)
 		return ret;
@@ -200,6 +204,23 @@ flow_hash(const struct flow_seg *g)
 	return h ^ (h >> 15);
 }
 
+/*
+ * Whole-flow sampling: asked only for segments that would start a flow.
+ * While sampling, only a SYN may start one (never pick up half a
+ * connection), and only for sample_keep of every ENGINE_SAMPLE_ONE flows.
+ */
+static bool
+admit_flow(void *arg, const struct flow_seg *seg)
+{
+	struct engine *e = arg;
+
+	if (e->sample_keep >= ENGINE_SAMPLE_ONE)
+		return true;
+	if (!(seg->flags & FLOW_TCP_SYN))
+		return false;
+	return flow_hash(seg) % ENGINE_SAMPLE_ONE < e->sample_keep;
+}
+
 int
 engine_frame(struct engine *e, int linktype, const uint8_t *frame, size_t caplen,
 	     uint64_t now)
@@ -215,11 +236,6 @@ engine_frame(struct engine *e, int linktype, const uint8_t *frame, size_t caplen
 	if (r != PCAP_DEC_OK) {
 		if (r > 0 && r < PCAP_DEC__MAX)
 			e->decode_fail[r]++;
-		return 0;
-	}
-	if (e->sample_keep < ENGINE_SAMPLE_ONE &&
-	    flow_hash(&seg) % ENGINE_SAMPLE_ONE >= e->sample_keep) {
-		e->sampled_out++;
 		return 0;
 	}
 	return flow_table_input(e->flows, &seg, now) > 0;

@@ -30,8 +30,7 @@ struct engine {
 	const struct bw_settings *settings;	/* domains, BATV secret */
 	uint8_t local[ENGINE_LOCAL_MAX][16];
 	unsigned int n_local;
-	uint32_t sample_keep;		/* 0..ENGINE_SAMPLE_ONE */
-	uint64_t sampled_out;		/* segments of flows left out */
+	uint32_t sample_keep;		/* new flows kept per ENGINE_SAMPLE_ONE */
 	uint64_t frames;
 	uint64_t decode_fail[PCAP_DEC__MAX];
 	uint64_t txn_outbound_sent;	/* mail we sent (protected sender) */

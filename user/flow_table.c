@@ -503,6 +503,10 @@ flow_table_input(struct flow_table *ft, const struct flow_seg *seg,
 			ft->st.stray++;
 			return 0;
 		}
+		if (ft->cfg.admit && !ft->cfg.admit(ft->cfg.admit_arg, seg)) {
+			ft->st.not_admitted++;
+			return 0;
+		}
 		if (syn)
 			src_client = !ack;
 		else if (flow_table_is_smtp_port(ft, seg->dport) &&

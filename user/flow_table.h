@@ -71,6 +71,11 @@ struct flow_config {
 	uint64_t idle_timeout_ns;	/* 0: FLOW_DEFAULT_IDLE_NS */
 	uint32_t hold_slots;		/* 0: FLOW_DEFAULT_HOLD_SLOTS */
 	uint64_t hash_seed;		/* pick at random live */
+	/* Optional: asked before a segment starts a new flow; false leaves
+	 * the connection untracked (whole-flow sampling).  Flows already
+	 * tracked are never cut. */
+	bool (*admit)(void *arg, const struct flow_seg *seg);
+	void *admit_arg;
 };
 
 struct flow_stats {
@@ -89,6 +94,7 @@ struct flow_stats {
 	uint64_t gaps;			/* holes given up on */
 	uint64_t gap_bytes;
 	uint64_t snap_cut;		/* segments cut short by the snaplen */
+	uint64_t not_admitted;		/* segments of flows admit() refused */
 };
 
 struct flow_table;

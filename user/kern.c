@@ -556,29 +556,6 @@ kern_read_stats(struct kern *k, uint64_t out[BW_CNT_MAX])
 	return 0;
 }
 
-size_t
-kern_read_sources(struct kern *k, struct kern_source *out, size_t max)
-{
-	struct bw_key key, next;
-	void *prev = NULL;
-	size_t n = 0;
-
-	while (n < max && bpf_map_get_next_key(k->rate_fd, prev, &next) == 0) {
-		struct bw_rate_state st;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(k->rate_fd, &next, &st) < 0 || next.plen > 128)
-			continue;
-		out[n].prefix.plen = next.plen;
-		memcpy(out[n].prefix.addr, next.addr, 16);
-		out[n].syns = st.syns;
-		out[n].over_limit = st.dropped;
-		n++;
-	}
-	return n;
-}
-
 uint64_t
 kern_count_sources(struct kern *k)
 {

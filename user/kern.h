@@ -90,17 +90,7 @@ uint64_t kern_now_boot_ns(void);
 
 
 
-/* One rate-tracked source as the kernel sees it. */
-struct kern_source {
-	struct bw_cidr prefix;
-	uint64_t syns;
-	uint64_t over_limit;
-};
-
 /* How many prefixes bw_rate tracks now. */
 uint64_t kern_count_sources(struct kern *k);
-
-/* Copy up to max entries of bw_rate into out; returns how many. */
-size_t kern_read_sources(struct kern *k, struct kern_source *out, size_t max);
 
 #endif

@@ -75,8 +75,41 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 	       "SYNs from a source the kernel could not start tracking.");
 	sample(f, "bouncewall_xdp_rate_map_full_total", NULL, k[BW_CNT_RATE_MAP_FULL]);
 
-	family(f, "bouncewall_tracked_sources", "gauge", "Source prefixes the kernel rate-tracks.");
+	family(f, "bouncewall_xdp_rate_tracked_prefixes", "gauge",
+	       "Source prefixes the kernel rate-tracks (LRU).");
+	sample(f, "bouncewall_xdp_rate_tracked_prefixes", NULL, m->kernel_tracked);
+	family(f, "bouncewall_tracked_sources", "gauge", "Source prefixes the scorer tracks.");
 	sample(f, "bouncewall_tracked_sources", NULL, m->tracked_sources);
+	if (m->sampler) {
+		family(f, "bouncewall_smtp_sessions_total", "counter", "SMTP sessions parsed by the sampler.");
+		sample(f, "bouncewall_smtp_sessions_total", NULL, m->smtp_sessions);
+		family(f, "bouncewall_smtp_opaque_sessions_total", "counter", "Sessions that went STARTTLS.");
+		sample(f, "bouncewall_smtp_opaque_sessions_total", NULL, m->smtp_opaque_sessions);
+		family(f, "bouncewall_smtp_transactions_total", "counter",
+		       "MAIL FROM transactions, by sender (null includes postmaster@/mailer-daemon@).");
+		sample(f, "bouncewall_smtp_transactions_total", "{sender=\"null\"}", m->smtp_txn_null);
+		sample(f, "bouncewall_smtp_transactions_total", "{sender=\"other\"}", m->smtp_txn_other);
+		family(f, "bouncewall_smtp_rcpt_rejected_total", "counter", "Recipients our server answered 5xx.");
+		sample(f, "bouncewall_smtp_rcpt_rejected_total", NULL, m->smtp_rcpt_rejected);
+		family(f, "bouncewall_smtp_malformed_lines_total", "counter",
+		       "SMTP lines the parser counted as malformed and skipped.");
+		sample(f, "bouncewall_smtp_malformed_lines_total", NULL, m->smtp_malformed_lines);
+		family(f, "bouncewall_capture_packets_total", "counter", "Frames the sampler read.");
+		sample(f, "bouncewall_capture_packets_total", NULL, m->capture_frames);
+		family(f, "bouncewall_capture_dropped_packets_total", "counter", "Packets libpcap lost.");
+		sample(f, "bouncewall_capture_dropped_packets_total", NULL, m->capture_dropped);
+		family(f, "bouncewall_capture_sampled_ratio", "gauge",
+		       "Share of new flows parsed (1 = all; less under overload).");
+		fprintf(f, "bouncewall_capture_sampled_ratio %g\n", m->sample_keep / 1024.0);
+		family(f, "bouncewall_storm_active", "gauge", "1 while a backscatter storm is declared.");
+		sample(f, "bouncewall_storm_active", NULL, m->storm_active);
+		family(f, "bouncewall_null_sender_rate_per_minute", "gauge",
+		       "Null-sender transactions per minute, all sources (short window).");
+		fprintf(f, "bouncewall_null_sender_rate_per_minute %.3f\n", m->null_rate_per_min);
+		family(f, "bouncewall_null_sender_baseline_per_minute", "gauge",
+		       "The storm detector's moving baseline of the same rate.");
+		fprintf(f, "bouncewall_null_sender_baseline_per_minute %.3f\n", m->null_baseline_per_min);
+	}
 	family(f, "bouncewall_blocked_prefixes", "gauge", "Prefixes blocked now.");
 	sample(f, "bouncewall_blocked_prefixes", NULL, m->blocked_prefixes);
 	family(f, "bouncewall_throttled_prefixes", "gauge", "Prefixes throttled now.");
@@ -87,6 +120,9 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 	sample(f, "bouncewall_decisions_total", "{action=\"throttle\"}", m->decisions_throttle);
 	sample(f, "bouncewall_decisions_total", "{action=\"block\"}", m->decisions_block);
 	sample(f, "bouncewall_decisions_total", "{action=\"unblock\"}", m->decisions_unblock);
+	family(f, "bouncewall_decisions_suppressed_total", "counter",
+	       "Scorer decisions the allowlist overrode.");
+	sample(f, "bouncewall_decisions_suppressed_total", NULL, m->decisions_suppressed);
 	family(f, "bouncewall_kernel_events_received_total", "counter",
 	       "Heavy-hitter events the agent consumed.");
 	sample(f, "bouncewall_kernel_events_received_total", NULL, m->kernel_events);

@@ -24,7 +24,22 @@ struct metrics_snapshot {
 	uint64_t blocked_prefixes;
 	uint64_t throttled_prefixes;
 	uint64_t allowed_prefixes;
-	uint64_t tracked_sources;	/* kernel rate-tracked prefixes */
+	uint64_t kernel_tracked;	/* prefixes the kernel rate-tracks */
+	uint64_t tracked_sources;	/* prefixes the scorer tracks */
+	bool sampler;			/* the fields below are valid */
+	uint64_t smtp_sessions;
+	uint64_t smtp_opaque_sessions;
+	uint64_t smtp_txn_null;		/* null or postmaster/mailer-daemon */
+	uint64_t smtp_txn_other;
+	uint64_t smtp_rcpt_rejected;
+	uint64_t smtp_malformed_lines;
+	uint64_t capture_frames;
+	uint64_t capture_dropped;
+	uint32_t sample_keep;		/* new flows parsed per 1024 */
+	bool storm_active;
+	double null_rate_per_min;
+	double null_baseline_per_min;
+	uint64_t decisions_suppressed;
 	uint64_t decisions_throttle;
 	uint64_t decisions_block;
 	uint64_t decisions_unblock;

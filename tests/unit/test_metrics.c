@@ -40,6 +40,10 @@ families_and_values(void **state)
 	m.kern[BW_CNT_WOULD_DROP_BLOCK] = 5;
 	m.blocked_prefixes = 3;
 	m.decisions_unblock = 2;
+	m.sampler = true;
+	m.smtp_txn_null = 4;
+	m.storm_active = true;
+	m.capture_dropped = 9;
 	t = render(&m);
 	assert_non_null(strstr(t, "bouncewall_build_info{version=\"9.9.9\"} 1\n"));
 	assert_non_null(strstr(t, "# TYPE bouncewall_xdp_smtp_syn_total counter\n"));
@@ -50,13 +54,22 @@ families_and_values(void **state)
 	assert_non_null(strstr(t, "# TYPE bouncewall_blocked_prefixes gauge\n"));
 	assert_non_null(strstr(t, "bouncewall_blocked_prefixes 3\n"));
 	assert_non_null(strstr(t, "bouncewall_decisions_total{action=\"unblock\"} 2\n"));
+	assert_non_null(strstr(t, "bouncewall_smtp_transactions_total{sender=\"null\"} 4\n"));
+	assert_non_null(strstr(t, "bouncewall_storm_active 1\n"));
+	assert_non_null(strstr(t, "bouncewall_capture_dropped_packets_total 9\n"));
+	free(t);
+
+	/* Without a sampler its families are absent, not zero. */
+	m.sampler = false;
+	t = render(&m);
+	assert_null(strstr(t, "bouncewall_smtp_sessions_total"));
 	free(t);
 }
 
 static void
 promtool_is_clean(void **state)
 {
-	struct metrics_snapshot m = { .version = "1.0" };
+	struct metrics_snapshot m = { .version = "1.0", .sampler = true, .sample_keep = 512 };
 	char path[] = "/tmp/bw-metrics-XXXXXX", cmd[256];
 	char *t;
 	int fd, rc;
