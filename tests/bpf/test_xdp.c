@@ -1,0 +1,1040 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * test_xdp.c - the XDP program run for real through BPF_PROG_TEST_RUN.
+ *
+ * Usage: test_xdp build/bouncewall.bpf.o   (root)
+ *
+ * Loads the object with plain libbpf (no skeleton, so it tests exactly the
+ * file the Makefile produced), finds the maps by name, then feeds crafted
+ * packets to the program one case at a time.  Every case starts from empty
+ * maps, zeroed counters, a drained ring buffer and the default config, and
+ * names the rule it checks.  After each case the top-level counters must
+ * add up (see bouncewall.bpf.c).  Exit status 0 only if all assertions held.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bouncewall.h"
+#include "bw_test.h"
+
+#define NSEC_PER_SEC	1000000000ULL
+#define PKT_MAX		512
+#define DST_V4		"192.0.2.25"
+#define DST_V6		"2001:db8:25::25"
+
+static struct {
+	struct bpf_object *obj;
+	int prog_fd;
+	int config_fd, stats_fd, allow_fd, block_fd, rate_fd, events_fd;
+	int ncpus;
+	struct bw_config cfg;		/* what the config map holds */
+	struct ring_buffer *rb;
+	struct bw_event last_ev;	/* last event consumed */
+	int n_events;			/* events consumed in this case */
+} env;
+
+/* ---------------------------------------------------------------------
+ * Packets
+ */
+
+struct pkt_spec {
+	const char *src;	/* IPv4 or IPv6 literal: picks the family */
+	__u16 dport;		/* 0 means 25 */
+	bool ack;		/* ACK set; syn is the default */
+	bool nosyn;		/* SYN clear */
+	bool udp;		/* UDP instead of TCP */
+	int vlans;		/* 0, 1 (802.1Q) or 2 (802.1ad + 802.1Q); 3 to overdo */
+	int ip4_optlen;		/* bytes of IPv4 options, multiple of 4 */
+	int ihl;		/* override the IPv4 header length field */
+	bool v4_frag;		/* IPv4 more-fragments bit */
+	bool v6_ext;		/* hop-by-hop + destination options headers */
+	bool v6_frag;		/* fragment header in front of TCP */
+};
+
+static bool
+is_v6(const char *s)
+{
+	return strchr(s, ':') != NULL;
+}
+
+/* Store v in network order at p, which need not be aligned. */
+static void
+put16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/* Build the packet spec describes into buf; returns its length.  Checksums
+ * are left zero: XDP does not verify them, and neither does the program. */
+static size_t
+build_pkt(const struct pkt_spec *s, __u8 *buf)
+{
+	static const __u16 vlan_protos[3] = { ETH_P_8021AD, ETH_P_8021Q, ETH_P_8021Q };
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	__u8 *p = buf + sizeof(*eth);
+	bool v6 = is_v6(s->src);
+	__u8 l4 = s->udp ? IPPROTO_UDP : IPPROTO_TCP;
+	__u8 *proto = buf + offsetof(struct ethhdr, h_proto);	/* EtherType slot */
+	size_t l4len = s->udp ? sizeof(struct udphdr) : sizeof(struct tcphdr) + 4;
+	__u8 *l4p;
+	int i;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x25", ETH_ALEN);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+
+	for (i = 0; i < s->vlans; i++) {
+		/* Outer tag 802.1ad only when stacked, as switches do. */
+		put16(proto, s->vlans == 1 ? ETH_P_8021Q : vlan_protos[i]);
+		p[1] = 10 + i;				/* VLAN id */
+		proto = p + 2;
+		p += 4;
+	}
+
+	if (!v6) {
+		struct iphdr *ip = (struct iphdr *)p;
+
+		put16(proto, ETH_P_IP);
+		ip->version = 4;
+		ip->ihl = s->ihl ? s->ihl : 5 + s->ip4_optlen / 4;
+		ip->ttl = 64;
+		ip->protocol = l4;
+		ip->tot_len = htons(sizeof(*ip) + s->ip4_optlen + l4len);
+		if (s->v4_frag)
+			ip->frag_off = htons(0x2000);	/* MF */
+		inet_pton(AF_INET, s->src, &ip->saddr);
+		inet_pton(AF_INET, DST_V4, &ip->daddr);
+		p += sizeof(*ip);
+		/* Options: NOPs, then end-of-list. */
+		memset(p, 1, s->ip4_optlen);
+		if (s->ip4_optlen)
+			p[s->ip4_optlen - 1] = 0;
+		p += s->ip4_optlen;
+	} else {
+		struct ipv6hdr *ip6 = (struct ipv6hdr *)p;
+		__u8 *next = &ip6->nexthdr;
+		__u8 *start;
+
+		put16(proto, ETH_P_IPV6);
+		ip6->version = 6;
+		ip6->hop_limit = 64;
+		inet_pton(AF_INET6, s->src, &ip6->saddr);
+		inet_pton(AF_INET6, DST_V6, &ip6->daddr);
+		p += sizeof(*ip6);
+		start = p;
+		if (s->v6_ext) {
+			/* Hop-by-hop, 8 bytes: PadN option of 4. */
+			*next = IPPROTO_HOPOPTS;
+			next = &p[0];
+			p[1] = 0;
+			p[2] = 1;
+			p[3] = 4;
+			p += 8;
+			/* Destination options, 16 bytes (hdrlen 1): PadN of 12,
+			 * so a parser that ignores hdrlen lands in the padding. */
+			*next = IPPROTO_DSTOPTS;
+			next = &p[0];
+			p[1] = 1;
+			p[2] = 1;
+			p[3] = 12;
+			p += 16;
+		}
+		if (s->v6_frag) {
+			*next = IPPROTO_FRAGMENT;
+			next = &p[0];
+			p[3] = 1;	/* offset 0, M flag */
+			p += 8;
+		}
+		*next = l4;
+		ip6->payload_len = htons(p - start + l4len);
+	}
+
+	l4p = p;
+	if (s->udp) {
+		struct udphdr *udp = (struct udphdr *)l4p;
+
+		udp->source = htons(40000);
+		udp->dest = htons(s->dport ? s->dport : 25);
+		udp->len = htons(sizeof(*udp));
+	} else {
+		struct tcphdr *tcp = (struct tcphdr *)l4p;
+
+		tcp->source = htons(40000);
+		tcp->dest = htons(s->dport ? s->dport : 25);
+		tcp->seq = htonl(1);
+		tcp->doff = 6;			/* one MSS option */
+		tcp->syn = !s->nosyn;
+		tcp->ack = s->ack;
+		tcp->window = htons(64240);
+		memcpy(tcp + 1, "\x02\x04\x05\xb4", 4);
+	}
+	return l4p + l4len - buf;
+}
+
+/* Run len bytes of buf through the program.  Returns the XDP action, or
+ * -errno if the kernel refused the run. */
+static int
+run_raw(const __u8 *buf, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = buf,
+		.data_size_in = len,
+		.repeat = 1,
+	);
+	int err;
+
+	err = bpf_prog_test_run_opts(env.prog_fd, &opts);
+	if (err)
+		return err;
+	return opts.retval;
+}
+
+static int
+run(const struct pkt_spec *s)
+{
+	__u8 buf[PKT_MAX];
+
+	return run_raw(buf, build_pkt(s, buf));
+}
+
+/* ---------------------------------------------------------------------
+ * Maps
+ */
+
+static __u64
+stat(__u32 idx)
+{
+	__u64 vals[env.ncpus], sum = 0;
+	int i;
+
+	if (bpf_map_lookup_elem(env.stats_fd, &idx, vals))
+		return (__u64)-1;
+	for (i = 0; i < env.ncpus; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static __u64
+boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* "a.b.c.d[/n]" or "v6[/n]" to a map key as the ABI wants it: the address
+ * in 16-byte form masked to plen, plen on the 128-bit scale. */
+static bool
+make_key(const char *cidr, struct bw_key *key)
+{
+	char buf[64], *slash;
+	int n = -1, i;
+
+	snprintf(buf, sizeof(buf), "%s", cidr);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		n = atoi(slash + 1);
+	}
+	memset(key, 0, sizeof(*key));
+	if (is_v6(buf)) {
+		if (inet_pton(AF_INET6, buf, key->addr) != 1)
+			return false;
+		key->plen = n < 0 ? 128 : n;
+	} else {
+		if (inet_pton(AF_INET, buf, key->addr + 12) != 1)
+			return false;
+		key->addr[10] = 0xff;
+		key->addr[11] = 0xff;
+		key->plen = BW_V4_PLEN_BASE + (n < 0 ? 32 : n);
+	}
+	for (i = 0; i < 16; i++) {
+		int bits = (int)key->plen - 8 * i;
+
+		if (bits <= 0)
+			key->addr[i] = 0;
+		else if (bits < 8)
+			key->addr[i] &= (__u8)(0xff << (8 - bits));
+	}
+	return true;
+}
+
+static int
+write_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(env.config_fd, &zero, &env.cfg, BPF_ANY);
+}
+
+/* The config as the agent would derive it from syn_rate/syn_burst and
+ * throttle_rate (0 rates leave the interval 0). */
+static int
+set_config(__u32 mode, __u32 syn_rate, __u32 syn_burst, __u32 throttle_rate)
+{
+	struct bw_config *c = &env.cfg;
+	__u8 allow[BW_MAX_PLENS], block[BW_MAX_PLENS];
+	__u32 n_allow = c->n_allow_plens, n_block = c->n_block_plens;
+
+	/* Keep the plens of rules already inserted. */
+	memcpy(allow, c->allow_plens, sizeof(allow));
+	memcpy(block, c->block_plens, sizeof(block));
+	memset(c, 0, sizeof(*c));
+	c->mode = mode;
+	c->syn_rate = syn_rate;
+	c->syn_burst = syn_burst;
+	c->throttle_rate = throttle_rate;
+	if (syn_rate) {
+		c->syn_interval_ns = NSEC_PER_SEC / syn_rate;
+		c->syn_tau_ns = c->syn_interval_ns * syn_burst;
+	}
+	if (throttle_rate) {
+		c->throttle_interval_ns = NSEC_PER_SEC / throttle_rate;
+		c->throttle_tau_ns = c->throttle_interval_ns * throttle_rate;
+	}
+	c->event_interval_ns = NSEC_PER_SEC;
+	c->prefix_v4 = 32;
+	c->prefix_v6 = 64;
+	c->ports[0] = 25;
+	c->ports[1] = 465;
+	c->ports[2] = 587;
+	memcpy(c->allow_plens, allow, sizeof(allow));
+	memcpy(c->block_plens, block, sizeof(block));
+	c->n_allow_plens = n_allow;
+	c->n_block_plens = n_block;
+	return write_config();
+}
+
+/* Insert plen into a longest-first list without duplicates. */
+static void
+plens_add(__u8 *plens, __u32 *n, __u8 plen)
+{
+	__u32 i, j;
+
+	for (i = 0; i < *n; i++) {
+		if (plens[i] == plen)
+			return;
+		if (plens[i] < plen)
+			break;
+	}
+	if (*n >= BW_MAX_PLENS)
+		return;
+	for (j = *n; j > i; j--)
+		plens[j] = plens[j - 1];
+	plens[i] = plen;
+	(*n)++;
+}
+
+static int
+add_block(const char *cidr, __u32 action, __u64 expires_ns)
+{
+	struct bw_rule rule = { .expires_ns = expires_ns, .action = action };
+	struct bw_key key;
+	int err;
+
+	if (!make_key(cidr, &key))
+		return -EINVAL;
+	err = bpf_map_update_elem(env.block_fd, &key, &rule, BPF_ANY);
+	if (err)
+		return err;
+	plens_add(env.cfg.block_plens, &env.cfg.n_block_plens, key.plen);
+	return write_config();
+}
+
+static int
+add_allow(const char *cidr)
+{
+	struct bw_allow v = { .added_ns = boot_ns() };
+	struct bw_key key;
+	int err;
+
+	if (!make_key(cidr, &key))
+		return -EINVAL;
+	err = bpf_map_update_elem(env.allow_fd, &key, &v, BPF_ANY);
+	if (err)
+		return err;
+	plens_add(env.cfg.allow_plens, &env.cfg.n_allow_plens, key.plen);
+	return write_config();
+}
+
+/* Rate state of the prefix cidr names; zeroed if there is none. */
+static bool
+rate_state(const char *cidr, struct bw_rate_state *st)
+{
+	struct bw_key key;
+
+	memset(st, 0, sizeof(*st));
+	return make_key(cidr, &key) &&
+	       bpf_map_lookup_elem(env.rate_fd, &key, st) == 0;
+}
+
+static int
+on_event(void *ctx, void *data, size_t size)
+{
+	if (size >= sizeof(env.last_ev))
+		memcpy(&env.last_ev, data, sizeof(env.last_ev));
+	env.n_events++;
+	return 0;
+}
+
+/* Events the program submitted since the last call. */
+static int
+consume_events(void)
+{
+	env.n_events = 0;
+	ring_buffer__consume(env.rb);
+	return env.n_events;
+}
+
+static void
+clear_hash(int fd)
+{
+	struct bw_key key;
+
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		bpf_map_delete_elem(fd, &key);
+}
+
+static void
+reset(void)
+{
+	__u64 zeros[env.ncpus];
+	__u32 i;
+
+	memset(zeros, 0, sizeof(zeros));
+	for (i = 0; i < BW_CNT_MAX; i++)
+		bpf_map_update_elem(env.stats_fd, &i, zeros, BPF_ANY);
+	clear_hash(env.allow_fd);
+	clear_hash(env.block_fd);
+	clear_hash(env.rate_fd);
+	consume_events();
+	memset(&env.last_ev, 0, sizeof(env.last_ev));
+	memset(&env.cfg, 0, sizeof(env.cfg));
+	set_config(BW_MODE_ENFORCE, 20, 40, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * Cases
+ */
+
+static void
+ipv4_smtp_syn_passes(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+
+	ASSERT_EQ(run(&s), XDP_PASS, "unknown IPv4 source: SYN to 25 passes");
+	ASSERT_EQ(stat(BW_CNT_SMTP), 1, "counted as SMTP");
+	ASSERT_EQ(stat(BW_CNT_SMTP_SYN), 1, "counted as SYN");
+	s.dport = 587;
+	ASSERT_EQ(run(&s), XDP_PASS, "submission port passes");
+	ASSERT_EQ(stat(BW_CNT_SMTP), 2, "587 is an SMTP port");
+}
+
+static void
+ipv6_smtp_syn_passes(void)
+{
+	struct pkt_spec s = { .src = "2001:db8:1::7", .dport = 465 };
+
+	ASSERT_EQ(run(&s), XDP_PASS, "unknown IPv6 source: SYN to 465 passes");
+	ASSERT_EQ(stat(BW_CNT_SMTP_SYN), 1, "counted as SYN");
+}
+
+static void
+vlan_single_tag_parsed(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .vlans = 1 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	/* Only a parse that reached the TCP port can drop. */
+	ASSERT_EQ(run(&s), XDP_DROP, "802.1Q-tagged blocked source drops");
+	s.src = "2001:db8:1::7";
+	add_block("2001:db8:1::7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "802.1Q-tagged IPv6 blocked source drops");
+}
+
+static void
+vlan_double_tag_parsed(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .vlans = 2 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "QinQ-tagged blocked source drops");
+}
+
+static void
+vlan_triple_tag_unparsed(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .vlans = 3 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "more tags than VLAN_MAX_DEPTH pass");
+	ASSERT_EQ(stat(BW_CNT_PASS_UNPARSED), 1, "counted unparsed");
+}
+
+static void
+ipv4_options_parsed(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .ip4_optlen = 12 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "ihl 8: TCP found after the options");
+	s.ip4_optlen = 40;
+	ASSERT_EQ(run(&s), XDP_DROP, "ihl 15 (maximum) parsed");
+}
+
+static void
+ipv4_bad_ihl_unparsed(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .ihl = 4 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "ihl < 5 passes");
+	ASSERT_EQ(stat(BW_CNT_PASS_UNPARSED), 1, "counted unparsed");
+}
+
+static void
+ipv4_fragment_passes(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .v4_frag = true };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "IPv4 fragment passes even if blocked");
+	ASSERT_EQ(stat(BW_CNT_PASS_NOT_TCP), 1, "fragment counted not-TCP");
+}
+
+static void
+ipv6_ext_headers_parsed(void)
+{
+	struct pkt_spec s = { .src = "2001:db8:1::7", .v6_ext = true };
+
+	add_block("2001:db8:1::7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "TCP found after hop-by-hop + dest opts");
+	s.vlans = 2;
+	ASSERT_EQ(run(&s), XDP_DROP, "same behind QinQ");
+}
+
+static void
+ipv6_fragment_passes(void)
+{
+	struct pkt_spec s = { .src = "2001:db8:1::7", .v6_ext = true,
+			      .v6_frag = true };
+
+	add_block("2001:db8:1::7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "IPv6 fragment header passes");
+	ASSERT_EQ(stat(BW_CNT_PASS_NOT_TCP), 1, "fragment counted not-TCP");
+}
+
+static void
+udp_passes_not_tcp(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .udp = true };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "UDP to port 25 from a blocked source passes");
+	ASSERT_EQ(stat(BW_CNT_PASS_NOT_TCP), 1, "counted not-TCP");
+}
+
+/*
+ * Every prefix of a complete packet from a BLOCKED source: below 14 bytes
+ * the kernel refuses the run (EINVAL), from 14 on the program must pass
+ * (it cannot have seen the port yet), and only the whole packet drops.
+ */
+static void
+truncate_each_offset(const struct pkt_spec *s, const char *what)
+{
+	__u8 buf[PKT_MAX];
+	size_t len, full = build_pkt(s, buf);
+	int ret, bad = 0;
+
+	for (len = 0; len < full; len++) {
+		ret = run_raw(buf, len);
+		if (len < ETH_HLEN) {
+			if (!ASSERT_TRUE(ret == -EINVAL || ret == XDP_PASS, what))
+				bad++;
+			continue;
+		}
+		if (!ASSERT_EQ(ret, XDP_PASS, what))
+			fprintf(stderr, "  at length %zu of %zu\n", len, full);
+		if (ret != XDP_PASS)
+			bad++;
+	}
+	ASSERT_EQ(bad, 0, "no truncated length gave anything but PASS");
+	ASSERT_EQ(stat(BW_CNT_PASS_UNPARSED), full - ETH_HLEN,
+		  "each truncated packet counted unparsed");
+	ASSERT_EQ(run_raw(buf, full), XDP_DROP, "the whole packet drops");
+}
+
+static void
+truncated_vlan_ipv4_passes(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .vlans = 2,
+			      .ip4_optlen = 8 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	truncate_each_offset(&s, "truncated QinQ+IPv4(options)+TCP passes");
+}
+
+static void
+truncated_ipv6_ext_passes(void)
+{
+	struct pkt_spec s = { .src = "2001:db8:1::7", .vlans = 1,
+			      .v6_ext = true };
+
+	add_block("2001:db8:1::7", BW_ACT_BLOCK, 0);
+	truncate_each_offset(&s, "truncated VLAN+IPv6+ext+TCP passes");
+}
+
+static void
+non_smtp_port_from_blocked_passes(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .dport = 80 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "blocked source: port 80 still passes");
+	ASSERT_EQ(stat(BW_CNT_PASS_NOT_SMTP), 1, "counted not-SMTP");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 0, "no block counted");
+}
+
+static void
+rate_under_limit_passes(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	struct bw_rate_state st;
+	int i, passed = 0;
+
+	set_config(BW_MODE_ENFORCE, 1, 5, 1);
+	for (i = 0; i < 5; i++)
+		passed += run(&s) == XDP_PASS;
+	ASSERT_EQ(passed, 5, "burst SYNs at once all pass");
+	ASSERT_EQ(stat(BW_CNT_DROP_RATELIMIT), 0, "nothing rate-limited");
+	ASSERT_TRUE(rate_state("198.51.100.7", &st), "source tracked");
+	ASSERT_EQ(st.syns, 5, "SYNs counted per source");
+}
+
+static void
+rate_over_limit_drops_and_reports(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	struct bw_key key;
+	int i, passed = 0;
+
+	set_config(BW_MODE_ENFORCE, 1, 3, 1);
+	for (i = 0; i < 3; i++)
+		passed += run(&s) == XDP_PASS;
+	ASSERT_EQ(passed, 3, "first burst SYNs pass");
+	ASSERT_EQ(run(&s), XDP_DROP, "SYN burst+1 drops");
+	ASSERT_EQ(stat(BW_CNT_DROP_RATELIMIT), 1, "counted DROP_RATELIMIT");
+
+	if (!ASSERT_EQ(consume_events(), 1, "one event in the ring buffer"))
+		return;
+	make_key("198.51.100.7", &key);
+	ASSERT_EQ(env.last_ev.type, BW_EV_SYN_OVER_RATE, "event type");
+	ASSERT_EQ(env.last_ev.plen, 128, "event plen: IPv4 /32");
+	ASSERT_TRUE(memcmp(env.last_ev.addr, key.addr, 16) == 0,
+		    "event address is the mapped source");
+	ASSERT_EQ(env.last_ev.syns, 4, "event syns");
+	ASSERT_EQ(env.last_ev.dropped, 1, "event dropped");
+	/* The program keeps its own cheap boot clock (coarse + offset):
+	 * it must agree with CLOCK_BOOTTIME to well within a second. */
+	ASSERT_TRUE(llabs((long long)(env.last_ev.ts_ns - boot_ns())) <
+		    (long long)(NSEC_PER_SEC / 10), "event timestamp is CLOCK_BOOTTIME");
+
+	ASSERT_EQ(run(&s), XDP_DROP, "next SYN drops too");
+	ASSERT_EQ(stat(BW_CNT_DROP_RATELIMIT), 2, "counted again");
+	ASSERT_EQ(consume_events(), 0, "no second event within event_interval");
+
+	s.src = "198.51.100.8";
+	ASSERT_EQ(run(&s), XDP_PASS, "another source has its own budget");
+}
+
+static void
+throttled_source_limited(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	int i, passed = 0;
+
+	/* syn_rate far above: only the throttle bucket can limit. */
+	set_config(BW_MODE_ENFORCE, 1000, 1000, 2);
+	add_block("198.51.100.0/24", BW_ACT_THROTTLE, 0);
+	for (i = 0; i < 2; i++)
+		passed += run(&s) == XDP_PASS;
+	ASSERT_EQ(passed, 2, "throttle_rate SYNs pass");
+	ASSERT_EQ(run(&s), XDP_DROP, "next SYN of a throttled source drops");
+	ASSERT_EQ(stat(BW_CNT_DROP_THROTTLE), 1, "counted DROP_THROTTLE");
+	ASSERT_EQ(stat(BW_CNT_DROP_RATELIMIT), 0, "not counted as ratelimit");
+	if (ASSERT_EQ(consume_events(), 1, "throttle event"))
+		ASSERT_EQ(env.last_ev.type, BW_EV_THROTTLE_OVER, "event type");
+
+	s.nosyn = true;
+	s.ack = true;
+	ASSERT_EQ(run(&s), XDP_PASS, "established segments of a throttled source pass");
+
+	s.src = "198.51.101.7";
+	s.nosyn = s.ack = false;
+	for (i = 0, passed = 0; i < 10; i++)
+		passed += run(&s) == XDP_PASS;
+	ASSERT_EQ(passed, 10, "a source outside the throttle rule is not throttled");
+}
+
+static void
+throttle_rate_zero_admits_none(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+
+	set_config(BW_MODE_ENFORCE, 20, 40, 0);
+	add_block("198.51.100.7", BW_ACT_THROTTLE, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "throttle_rate 0: no SYN admitted");
+	ASSERT_EQ(stat(BW_CNT_DROP_THROTTLE), 1, "counted DROP_THROTTLE");
+}
+
+static void
+block_exact_v4_drops(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "blocked IPv4 host: SYN drops");
+	s.nosyn = true;
+	s.ack = true;
+	ASSERT_EQ(run(&s), XDP_DROP, "blocked IPv4 host: every SMTP segment drops");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 2, "counted DROP_BLOCK");
+	s.src = "198.51.100.8";
+	ASSERT_EQ(run(&s), XDP_PASS, "neighbour address passes");
+}
+
+static void
+block_exact_v6_drops(void)
+{
+	struct pkt_spec s = { .src = "2001:db8:bad::7" };
+
+	add_block("2001:db8:bad::7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "blocked IPv6 host drops");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 1, "counted DROP_BLOCK");
+	s.src = "2001:db8:bad::8";
+	ASSERT_EQ(run(&s), XDP_PASS, "neighbour address passes");
+}
+
+static void
+block_cidr_v4_drops_inside(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.1" };
+
+	add_block("198.51.100.0/26", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "first address of a /26 drops");
+	s.src = "198.51.100.63";
+	ASSERT_EQ(run(&s), XDP_DROP, "last address of a /26 drops");
+	s.src = "198.51.100.64";
+	ASSERT_EQ(run(&s), XDP_PASS, "first address past the /26 passes");
+}
+
+static void
+block_cidr_v6_drops_inside(void)
+{
+	struct pkt_spec s = { .src = "2001:db8:bad:1::1" };
+
+	add_block("2001:db8:bad:1::/64", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "address inside a /64 drops");
+	s.src = "2001:db8:bad:1:ffff:ffff:ffff:ffff";
+	ASSERT_EQ(run(&s), XDP_DROP, "last address of the /64 drops");
+	s.src = "2001:db8:bad:2::1";
+	ASSERT_EQ(run(&s), XDP_PASS, "next /64 passes");
+}
+
+static void
+v6_rule_does_not_cover_v4(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+
+	add_block("::/0", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "::/0 does not block IPv4 sources");
+	s.src = "2001:db8::1";
+	ASSERT_EQ(run(&s), XDP_DROP, "::/0 blocks IPv6 sources");
+}
+
+static void
+allow_beats_block(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	add_allow("198.51.100.0/24");
+	ASSERT_EQ(run(&s), XDP_PASS, "allowlisted source passes despite a block");
+	ASSERT_EQ(stat(BW_CNT_PASS_ALLOW), 1, "counted PASS_ALLOW");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 0, "no block counted");
+}
+
+static void
+expired_block_passes(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	__u64 now = boot_ns();
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, now - NSEC_PER_SEC);
+	ASSERT_EQ(run(&s), XDP_PASS, "expired block passes");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 0, "no block counted");
+
+	add_block("198.51.100.8", BW_ACT_BLOCK, now + 3600 * NSEC_PER_SEC);
+	s.src = "198.51.100.8";
+	ASSERT_EQ(run(&s), XDP_DROP, "block with a future expiry drops");
+
+	/* An expired /32 must not hide a live /24 covering it. */
+	add_block("198.51.100.0/24", BW_ACT_BLOCK, 0);
+	s.src = "198.51.100.7";
+	ASSERT_EQ(run(&s), XDP_DROP, "expired longer entry falls back to shorter");
+}
+
+static void
+block_expires_on_time(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	struct timespec pause = { .tv_nsec = 600 * 1000 * 1000 };
+
+	/* Expiry is judged by the kernel's clock alone: no agent here. */
+	add_block("198.51.100.7", BW_ACT_BLOCK, boot_ns() + 400 * 1000 * 1000);
+	ASSERT_EQ(run(&s), XDP_DROP, "block live until expires_ns");
+	nanosleep(&pause, NULL);
+	ASSERT_EQ(run(&s), XDP_PASS, "block gone once expires_ns has passed");
+}
+
+static void
+monitor_mode_counts_would_drop(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	int i;
+
+	set_config(BW_MODE_MONITOR, 1, 2, 1);
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "monitor: blocked source passes");
+	ASSERT_EQ(stat(BW_CNT_WOULD_DROP_BLOCK), 1, "counted WOULD_DROP_BLOCK");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 0, "not counted DROP_BLOCK");
+
+	s.src = "198.51.100.8";
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(run(&s), XDP_PASS, "monitor: over-rate SYN passes");
+	ASSERT_EQ(stat(BW_CNT_WOULD_DROP_RATELIMIT), 1, "counted WOULD_DROP_RATELIMIT");
+	ASSERT_EQ(stat(BW_CNT_DROP_RATELIMIT), 0, "not counted DROP_RATELIMIT");
+	ASSERT_EQ(consume_events(), 1, "monitor mode still reports");
+
+	add_block("198.51.100.9", BW_ACT_THROTTLE, 0);
+	s.src = "198.51.100.9";
+	run(&s);
+	ASSERT_EQ(run(&s), XDP_PASS, "monitor: over-throttle SYN passes");
+	ASSERT_EQ(stat(BW_CNT_WOULD_DROP_THROTTLE), 1, "counted WOULD_DROP_THROTTLE");
+}
+
+static void
+non_syn_from_ratelimited_passes(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	int i;
+
+	set_config(BW_MODE_ENFORCE, 1, 1, 1);
+	for (i = 0; i < 2; i++)
+		run(&s);
+	ASSERT_EQ(stat(BW_CNT_DROP_RATELIMIT), 1, "source is over its rate");
+	s.nosyn = true;
+	s.ack = true;
+	ASSERT_EQ(run(&s), XDP_PASS, "ACK from a rate-limited source passes");
+	s.nosyn = false;
+	ASSERT_EQ(run(&s), XDP_PASS, "SYN-ACK is not a new connection");
+	ASSERT_EQ(stat(BW_CNT_SMTP_SYN), 2, "SYN-ACK and ACK not counted as SYN");
+}
+
+static void
+syn_rate_zero_disables_limit(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	struct bw_rate_state st;
+	int i, passed = 0;
+
+	set_config(BW_MODE_ENFORCE, 0, 0, 1);
+	for (i = 0; i < 100; i++)
+		passed += run(&s) == XDP_PASS;
+	ASSERT_EQ(passed, 100, "syn_rate 0: no SYN limited");
+	ASSERT_EQ(stat(BW_CNT_DROP_RATELIMIT), 0, "nothing counted");
+	ASSERT_TRUE(rate_state("198.51.100.7", &st), "SYNs still tracked for top");
+	ASSERT_EQ(st.syns, 100, "syns tracked");
+}
+
+static void
+rate_prefix_groups_sources(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	struct bw_rate_state st;
+
+	set_config(BW_MODE_ENFORCE, 1, 1, 1);
+	env.cfg.prefix_v4 = 24;
+	write_config();
+	ASSERT_EQ(run(&s), XDP_PASS, "first SYN of the /24");
+	s.src = "198.51.100.200";
+	ASSERT_EQ(run(&s), XDP_DROP, "same /24 shares the budget (prefix_v4)");
+	ASSERT_TRUE(rate_state("198.51.100.0/24", &st), "state keyed by the /24");
+	ASSERT_EQ(st.syns, 2, "both SYNs in the /24 state");
+
+	s.src = "2001:db8:1:2::1";
+	ASSERT_EQ(run(&s), XDP_PASS, "first SYN of the /64");
+	s.src = "2001:db8:1:2::ffff";
+	ASSERT_EQ(run(&s), XDP_DROP, "same /64 shares the budget (prefix_v6)");
+}
+
+/* ---------------------------------------------------------------------
+ * Runner
+ */
+
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define CASE(f) { #f, f }
+
+static const struct test_case cases[] = {
+	CASE(ipv4_smtp_syn_passes),
+	CASE(ipv6_smtp_syn_passes),
+	CASE(vlan_single_tag_parsed),
+	CASE(vlan_double_tag_parsed),
+	CASE(vlan_triple_tag_unparsed),
+	CASE(ipv4_options_parsed),
+	CASE(ipv4_bad_ihl_unparsed),
+	CASE(ipv4_fragment_passes),
+	CASE(ipv6_ext_headers_parsed),
+	CASE(ipv6_fragment_passes),
+	CASE(udp_passes_not_tcp),
+	CASE(truncated_vlan_ipv4_passes),
+	CASE(truncated_ipv6_ext_passes),
+	CASE(non_smtp_port_from_blocked_passes),
+	CASE(rate_under_limit_passes),
+	CASE(rate_over_limit_drops_and_reports),
+	CASE(throttled_source_limited),
+	CASE(throttle_rate_zero_admits_none),
+	CASE(block_exact_v4_drops),
+	CASE(block_exact_v6_drops),
+	CASE(block_cidr_v4_drops_inside),
+	CASE(block_cidr_v6_drops_inside),
+	CASE(v6_rule_does_not_cover_v4),
+	CASE(allow_beats_block),
+	CASE(expired_block_passes),
+	CASE(block_expires_on_time),
+	CASE(monitor_mode_counts_would_drop),
+	CASE(non_syn_from_ratelimited_passes),
+	CASE(syn_rate_zero_disables_limit),
+	CASE(rate_prefix_groups_sources),
+};
+
+/* Every packet lands in exactly one top-level class. */
+static void
+counters_add_up(void)
+{
+	__u64 sum = stat(BW_CNT_PASS_UNPARSED) + stat(BW_CNT_PASS_NOT_TCP) +
+		    stat(BW_CNT_PASS_NOT_SMTP) + stat(BW_CNT_SMTP) +
+		    stat(BW_CNT_NO_CONFIG);
+
+	ASSERT_EQ(sum, stat(BW_CNT_PACKETS), "top-level counters add up to PACKETS");
+	ASSERT_EQ(stat(BW_CNT_EVENTS_LOST), 0, "no event lost");
+	ASSERT_EQ(stat(BW_CNT_RATE_MAP_FULL), 0, "rate map never full");
+}
+
+static int
+find_map(const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(env.obj, name);
+
+	if (!map) {
+		fprintf(stderr, "map %s not found in object\n", name);
+		return -1;
+	}
+	return bpf_map__fd(map);
+}
+
+static int
+setup(const char *path)
+{
+	struct bpf_program *prog;
+	int err;
+
+	env.obj = bpf_object__open_file(path, NULL);
+	if (!env.obj) {
+		fprintf(stderr, "open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	err = bpf_object__load(env.obj);
+	if (err) {
+		fprintf(stderr, "load %s: %s\n", path, strerror(-err));
+		return -1;
+	}
+	prog = bpf_object__find_program_by_name(env.obj, "bouncewall_xdp");
+	if (!prog) {
+		fprintf(stderr, "program bouncewall_xdp not found in %s\n", path);
+		return -1;
+	}
+	env.prog_fd = bpf_program__fd(prog);
+	env.config_fd = find_map(BW_MAP_CONFIG);
+	env.stats_fd = find_map(BW_MAP_STATS);
+	env.allow_fd = find_map(BW_MAP_ALLOW);
+	env.block_fd = find_map(BW_MAP_BLOCK);
+	env.rate_fd = find_map(BW_MAP_RATE);
+	env.events_fd = find_map(BW_MAP_EVENTS);
+	if (env.config_fd < 0 || env.stats_fd < 0 || env.allow_fd < 0 ||
+	    env.block_fd < 0 || env.rate_fd < 0 || env.events_fd < 0)
+		return -1;
+	env.ncpus = libbpf_num_possible_cpus();
+	if (env.ncpus <= 0) {
+		fprintf(stderr, "cannot count possible CPUs\n");
+		return -1;
+	}
+	env.rb = ring_buffer__new(env.events_fd, on_event, NULL, NULL);
+	if (!env.rb) {
+		fprintf(stderr, "ring buffer: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s BOUNCEWALL_BPF_OBJECT\n", argv[0]);
+		return 2;
+	}
+	if (setup(argv[1]) < 0) {
+		bw_test_failed++;
+		return bw_test_summary();
+	}
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned int failed = bw_test_failed;
+
+		reset();
+		cases[i].fn();
+		counters_add_up();
+		printf("%s %s\n", bw_test_failed == failed ? "ok  " : "FAIL",
+		       cases[i].name);
+	}
+
+	ring_buffer__free(env.rb);
+	bpf_object__close(env.obj);
+	return bw_test_summary();
+}
