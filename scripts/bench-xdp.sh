@@ -1,0 +1,70 @@
+#!/bin/sh
+# bench-xdp.sh - XDP ns/packet: bouncewall beside a trivial program and
+# xdp-filter, on the same packets, in one run (scripts/bench-xdp.c says how).
+#
+# Usage: scripts/bench-xdp.sh [JSON_FILE]        (root, any directory)
+#   JSON_FILE  one JSON object per measurement is appended to it
+# Environment: REPEAT (runs per measurement, default 1000000), ROUNDS
+# (medianed, default 21), CPU (pinned to, default 1), CC, CLANG.
+#
+# Prints the table and the targets (blocked drop <= xdp-filter, non-SMTP
+# <= 1.3x trivial, loaded <= 1.5x empty).  Exit 0 once measured, whatever
+# the numbers: this is a report, not a test.  Builds into build/bench/.
+set -eu
+
+cd "$(dirname "$0")/.."
+json=${1:-}
+repeat=${REPEAT:-1000000}
+rounds=${ROUNDS:-21}
+cpu=${CPU:-1}
+cc=${CC:-cc}
+clang=${CLANG:-clang}
+out=build/bench
+
+die() {
+	echo "bench-xdp: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "needs root (BPF_PROG_TEST_RUN)"
+
+# xdp-filter's objects ship in libxdp1 (Debian) under the multiarch bpf dir.
+find_xdpfilt() {
+	for d in "/usr/lib/$($cc -print-multiarch 2>/dev/null)/bpf" \
+		 /usr/lib/bpf /usr/local/lib/bpf /usr/lib64/bpf; do
+		if [ -f "$d/$1" ]; then
+			echo "$d/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+
+make -s --no-print-directory build/bouncewall.bpf.o || die "cannot build build/bouncewall.bpf.o"
+mkdir -p "$out"
+"$clang" -O2 -g -target bpf -Wall -I"/usr/include/$($cc -print-multiarch)" \
+	-c scripts/bench-xdp-trivial.bpf.c -o "$out/trivial.bpf.o"
+# shellcheck disable=SC2046
+"$cc" -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+	-Iinclude scripts/bench-xdp.c $(pkg-config --cflags --libs libbpf) \
+	-lelf -lz -o "$out/bench-xdp"
+
+set -- -r "$repeat" -n "$rounds" -b build/bouncewall.bpf.o -t "$out/trivial.bpf.o"
+if f=$(find_xdpfilt xdpfilt_alw_ip.o); then
+	set -- "$@" -f "$f"
+else
+	echo "bench-xdp: xdp-filter objects not found (libxdp1): no xdp-filter column" >&2
+fi
+if f=$(find_xdpfilt xdpfilt_alw_all.o); then
+	set -- "$@" -F "$f"
+fi
+if [ -n "$json" ]; then
+	mkdir -p "$(dirname "$json")"
+	set -- "$@" -j "$json"
+fi
+
+# Pinned to one CPU: the numbers only compare within a run on one core.
+if command -v taskset >/dev/null 2>&1; then
+	exec taskset -c "$cpu" "$out/bench-xdp" "$@"
+fi
+exec "$out/bench-xdp" "$@"
