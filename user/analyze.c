@@ -68,6 +68,7 @@ struct analyze_source {
 struct analyze_state {
 	const struct analyze_opts *opts;
 	struct analyze_source *src;	/* ANALYZE_SOURCES_MAX, open addressing */
+	uint32_t *used;			/* slots in use, in insertion order */
 	uint32_t n_src;
 	uint64_t src_dropped;		/* events for sources beyond the cap */
 	uint64_t packets;
@@ -216,7 +217,7 @@ source_get(struct analyze_state *st, const uint8_t client[16])
 			}
 			s->used = true;
 			memcpy(s->addr, key, 16);
-			st->n_src++;
+			st->used[st->n_src++] = i;
 			return s;
 		}
 		if (!memcmp(s->addr, key, 16))
@@ -503,7 +504,8 @@ cmd_analyze(int argc, char **argv)
 		return 1;
 	}
 	st.src = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.src));
-	if (!st.src || engine_init(&st.engine, &o.settings, &lim) < 0) {
+	st.used = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.used));
+	if (!st.src || !st.used || engine_init(&st.engine, &o.settings, &lim) < 0) {
 		fprintf(stderr, "bouncewall analyze: out of memory\n");
 		ret = 1;
 		goto out;
@@ -544,12 +546,11 @@ cmd_analyze(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	for (uint32_t i = 0; i < ANALYZE_SOURCES_MAX && n < st.n_src; i++) {
-		if (!st.src[i].used)
-			continue;
-		st.src[i].scored = score_lookup(st.engine.score, st.src[i].addr, now,
-						&st.src[i].view) == 0;
-		list[n++] = &st.src[i];
+	for (uint32_t k = 0; k < st.n_src; k++) {
+		struct analyze_source *src = &st.src[st.used[k]];
+
+		src->scored = score_lookup(st.engine.score, src->addr, now, &src->view) == 0;
+		list[n++] = src;
 	}
 	qsort(list, n, sizeof(*list), source_cmp);
 	score_get_stats(st.engine.score, now, &stats);
@@ -569,6 +570,7 @@ out:
 	if (engine_up)
 		engine_free(&st.engine);
 	free(st.src);
+	free(st.used);
 	if (pc)
 		pcap_close(pc);
 	return ret;

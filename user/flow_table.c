@@ -64,6 +64,7 @@ struct flow_table {
 	uint32_t bucket_mask;
 	uint32_t n_used;
 	uint32_t free_head;	/* free entries through lru_next */
+	uint32_t n_fresh;	/* e[n_fresh..] never used: pages untouched */
 	uint32_t lru_head;	/* most recent */
 	uint32_t lru_tail;	/* least recent */
 	struct hold_slot *hold;
@@ -408,6 +409,23 @@ entry_alloc(struct flow_table *ft, uint64_t now)
 {
 	uint32_t i;
 
+	/* A session ended FLOW_CLOSED_LINGER_NS ago has absorbed its late
+	 * packets: its entry goes before a fresh one is touched. */
+	if (ft->free_head == NIL && ft->lru_tail != NIL &&
+	    ft->e[ft->lru_tail].state == FLOW_CLOSED &&
+	    now - ft->e[ft->lru_tail].last_seen > FLOW_CLOSED_LINGER_NS)
+		entry_free(ft, ft->lru_tail, now);
+	/* Entries are handed out in order on first use, so a table sized
+	 * for a flood costs only the memory the traffic really needs. */
+	if (ft->free_head == NIL && ft->n_fresh < ft->cfg.max_flows) {
+		i = ft->n_fresh++;
+		ft->e[i].lru_prev = NIL;
+		ft->e[i].lru_next = NIL;
+		ft->e[i].dir[0].held = ft->e[i].dir[1].held = NIL;
+		ft->n_used++;
+		ft->st.flows_active = ft->n_used;
+		return i;
+	}
 	if (ft->free_head == NIL) {
 		if (ft->e[ft->lru_tail].state == FLOW_OPEN)
 			ft->st.flows_evicted++;
@@ -630,12 +648,8 @@ flow_table_new(struct flow_table **out, const struct flow_config *cfg,
 		free(ft);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < ft->cfg.max_flows; i++) {
-		ft->e[i].lru_prev = NIL;
-		ft->e[i].lru_next = i + 1 < ft->cfg.max_flows ? i + 1 : NIL;
-		ft->e[i].dir[0].held = ft->e[i].dir[1].held = NIL;
-	}
-	ft->free_head = 0;
+	ft->free_head = NIL;
+	ft->n_fresh = 0;
 	ft->lru_head = ft->lru_tail = NIL;
 	for (uint32_t i = 0; i < ft->cfg.hold_slots; i++)
 		ft->hold[i].next = i + 1 < ft->cfg.hold_slots ? i + 1 : NIL;

@@ -43,6 +43,7 @@
 #define FLOW_DEFAULT_MAX	16384
 #define FLOW_DEFAULT_IDLE_NS	(600ULL * 1000000000ULL)	/* 10 min */
 #define FLOW_DEFAULT_HOLD_SLOTS	256
+#define FLOW_CLOSED_LINGER_NS	(30ULL * 1000000000ULL)	/* ended: reusable after */
 
 /* TCP flags as in the header's 13th octet. */
 #define FLOW_TCP_FIN		0x01
