@@ -140,6 +140,9 @@ check: deps
 	$(Q)if [ -n "$(FUZZ_SRC)" ]; then $(MAKE) --no-print-directory fuzz-smoke; fi
 	$(Q)$(MAKE) --no-print-directory lab-test
 
+demo: deps all
+	$(Q)./scripts/demo.sh
+
 bench: deps all
 	$(Q)./scripts/bench.sh
 
