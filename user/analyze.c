@@ -34,9 +34,11 @@
 
 #define ANALYZE_MAX_FLOWS	65536
 #define ANALYZE_HOLD_SLOTS	1024
-#define ANALYZE_SOURCES_MAX	65536	/* distinct source prefixes kept */
+#define ANALYZE_SOURCES_MAX	65536	/* hash slots, a power of two */
+#define ANALYZE_SOURCES_CAP	(ANALYZE_SOURCES_MAX / 4 * 3)	/* sources kept */
 #define ANALYZE_PORTS_TEXT_MAX	128
 #define ANALYZE_DECISIONS	64	/* per scorer tick */
+#define ANALYZE_IOBUF		(1 << 20)
 #define NSEC			1000000000ULL
 
 struct analyze_opts {
@@ -67,8 +69,8 @@ struct analyze_source {
 
 struct analyze_state {
 	const struct analyze_opts *opts;
-	struct analyze_source *src;	/* ANALYZE_SOURCES_MAX, open addressing */
-	uint32_t *used;			/* slots in use, in insertion order */
+	struct analyze_source *src;	/* dense, ANALYZE_SOURCES_CAP */
+	uint32_t *slots;		/* hash slots: 0 empty, else index + 1 */
 	uint32_t n_src;
 	uint64_t src_dropped;		/* events for sources beyond the cap */
 	uint64_t packets;
@@ -194,6 +196,8 @@ mask_addr(uint8_t a[16], unsigned int plen)
 	}
 }
 
+/* Open addressing over a slot array of indexes into the dense source
+ * array: probes touch 4-byte slots, not whole source records. */
 static struct analyze_source *
 source_get(struct analyze_state *st, const uint8_t client[16])
 {
@@ -205,24 +209,27 @@ source_get(struct analyze_state *st, const uint8_t client[16])
 	mask_addr(key, is_v4(key) ? 96 + st->opts->prefix_v4 : st->opts->prefix_v6);
 	for (int k = 0; k < 16; k++)
 		h = (h ^ key[k]) * 1099511628211ULL;
-	i = (uint32_t)(h % ANALYZE_SOURCES_MAX);
+	i = (uint32_t)(h ^ (h >> 32)) & (ANALYZE_SOURCES_MAX - 1);
 	for (uint32_t n = 0; n < ANALYZE_SOURCES_MAX; n++) {
-		struct analyze_source *s = &st->src[i];
+		uint32_t v = st->slots[i];
+		struct analyze_source *s;
 
-		if (!s->used) {
+		if (!v) {
 			/* keep a quarter free: probes stay short */
-			if (st->n_src >= ANALYZE_SOURCES_MAX / 4 * 3) {
+			if (st->n_src >= ANALYZE_SOURCES_CAP) {
 				st->src_dropped++;
 				return NULL;
 			}
+			s = &st->src[st->n_src];
 			s->used = true;
 			memcpy(s->addr, key, 16);
-			st->used[st->n_src++] = i;
+			st->slots[i] = ++st->n_src;
 			return s;
 		}
+		s = &st->src[v - 1];
 		if (!memcmp(s->addr, key, 16))
 			return s;
-		i = (i + 1) % ANALYZE_SOURCES_MAX;
+		i = (i + 1) & (ANALYZE_SOURCES_MAX - 1);
 	}
 	st->src_dropped++;
 	return NULL;
@@ -468,6 +475,8 @@ cmd_analyze(int argc, char **argv)
 	struct pcap_pkthdr *h;
 	const u_char *frame;
 	pcap_t *pc = NULL;
+	FILE *fp;
+	char *iobuf;
 	uint64_t now = 0, next_tick = 0;
 	bool complete = true, engine_up = false;
 	int linktype, ret, r;
@@ -484,10 +493,20 @@ cmd_analyze(int argc, char **argv)
 	error[0] = '\0';
 	st.opts = &o;
 
-	pc = pcap_open_offline_with_tstamp_precision(o.file,
-						     PCAP_TSTAMP_PRECISION_NANO,
-						     errbuf);
+	/* Our own FILE with a large buffer: libpcap reads record by record,
+	 * and stdio's 4 KiB default makes that a syscall every few packets. */
+	fp = fopen(o.file, "rb");
+	if (!fp) {
+		fprintf(stderr, "bouncewall analyze: %s: %s\n", o.file, strerror(errno));
+		return 1;
+	}
+	iobuf = malloc(ANALYZE_IOBUF);
+	if (iobuf)
+		setvbuf(fp, iobuf, _IOFBF, ANALYZE_IOBUF);
+	pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (!pc) {
+		fclose(fp);
+		free(iobuf);
 		/* libpcap's message sometimes names the file already */
 		if (strncmp(errbuf, o.file, strlen(o.file)) == 0)
 			fprintf(stderr, "bouncewall analyze: %s\n", errbuf);
@@ -501,11 +520,12 @@ cmd_analyze(int argc, char **argv)
 			o.file, pcap_datalink_val_to_name(linktype) ?
 			pcap_datalink_val_to_name(linktype) : "?");
 		pcap_close(pc);
+		free(iobuf);
 		return 1;
 	}
-	st.src = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.src));
-	st.used = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.used));
-	if (!st.src || !st.used || engine_init(&st.engine, &o.settings, &lim) < 0) {
+	st.src = calloc(ANALYZE_SOURCES_CAP, sizeof(*st.src));
+	st.slots = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.slots));
+	if (!st.src || !st.slots || engine_init(&st.engine, &o.settings, &lim) < 0) {
 		fprintf(stderr, "bouncewall analyze: out of memory\n");
 		ret = 1;
 		goto out;
@@ -547,7 +567,7 @@ cmd_analyze(int argc, char **argv)
 		goto out;
 	}
 	for (uint32_t k = 0; k < st.n_src; k++) {
-		struct analyze_source *src = &st.src[st.used[k]];
+		struct analyze_source *src = &st.src[k];
 
 		src->scored = score_lookup(st.engine.score, src->addr, now, &src->view) == 0;
 		list[n++] = src;
@@ -570,8 +590,8 @@ out:
 	if (engine_up)
 		engine_free(&st.engine);
 	free(st.src);
-	free(st.used);
-	if (pc)
-		pcap_close(pc);
+	free(st.slots);
+	pcap_close(pc);		/* closes fp too; only then may its buffer go */
+	free(iobuf);
 	return ret;
 }
