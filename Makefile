@@ -22,7 +22,7 @@ CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wformat=2 \
 		   -DBW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS)
 LDLIBS		+= $(PKG_LIBS) -lelf -lz
 
-BPF_CFLAGS	:= -O2 -g -target bpf -Wall -Iinclude -Ibpf \
+BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Iinclude -Ibpf \
 		   -I/usr/include/$(MULTIARCH)
 
 ifeq ($(V),1)

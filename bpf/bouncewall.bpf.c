@@ -8,10 +8,16 @@
  * as GCRA timestamps.  Everything else, and everything it cannot parse,
  * passes: the program fails open and never returns XDP_ABORTED.
  *
- * Counters (bw_stats, per CPU): every packet counts BW_CNT_PACKETS and
- * exactly one of PASS_UNPARSED, PASS_NOT_TCP, PASS_NOT_SMTP, SMTP or
- * NO_CONFIG, so those five add up to PACKETS.  SMTP packets additionally
- * count SMTP_SYN and at most one of PASS_ALLOW, DROP_* or WOULD_DROP_*.
+ * Counters (bw_stats, per CPU): every packet counts exactly one of
+ * PASS_UNPARSED, PASS_NOT_TCP, PASS_NOT_SMTP, SMTP or NO_CONFIG; readers
+ * take their sum as BW_CNT_PACKETS, which the kernel does not count (one
+ * increment a packet less).  SMTP packets additionally count SMTP_SYN and
+ * at most one of PASS_ALLOW, DROP_* or WOULD_DROP_*.
+ *
+ * Rules: an IPv4 source probes the IPv4 map once per IPv4 prefix length
+ * in use, longest (a host) first; an IPv6 source likewise the IPv6 map.
+ * (An IPv6 packet from an IPv4-mapped address tries the IPv4 lengths
+ * first, then the IPv6 ones, as if both families' rules were one list.)
  *
  * The rate state in bw_rate is shared between CPUs and updated without a
  * lock: under a race two CPUs may both admit a SYN the bucket had room for
@@ -36,26 +42,25 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BW_CNT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct bw_counters);
 } bw_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BW_RULES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct bw_key);
-	__type(value, struct bw_allow);
-} bw_allow SEC(".maps");
+/* The rule maps (bouncewall.h says which holds what). */
+#define RULE_MAP(name, key_t, value_t)				\
+	struct {						\
+		__uint(type, BPF_MAP_TYPE_HASH);		\
+		__uint(max_entries, BW_RULES_MAX);		\
+		__uint(map_flags, BPF_F_NO_PREALLOC);		\
+		__type(key, key_t);				\
+		__type(value, value_t);				\
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BW_RULES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct bw_key);
-	__type(value, struct bw_rule);
-} bw_block SEC(".maps");
+RULE_MAP(bw_allow4, struct bw_key4, struct bw_allow);
+RULE_MAP(bw_allow, struct bw_key, struct bw_allow);
+RULE_MAP(bw_block4, struct bw_key4, struct bw_rule);
+RULE_MAP(bw_block, struct bw_key, struct bw_rule);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -82,20 +87,34 @@ struct {
  * any TTL, and GCRA needs no more (a rate above HZ is still enforced on
  * average).  After a resume the offset is stale for at most a second.
  * Two CPUs refreshing at once store near-identical values: no lock.
+ *
+ * The coarse clock only moves when jiffies do, and bpf_jiffies64() is
+ * inlined by the verifier as one load, where the coarse clock is a helper
+ * call: the result is kept per jiffy.  A CPU that reads the new jiffy with
+ * the old time (a race with the writer) is one tick behind, as the coarse
+ * clock may be anyway.
  */
 static __u64 boot_offset_ns;
 static __u64 boot_offset_at;	/* coarse time of the last refresh */
+static __u64 now_cached_ns;	/* now_boot_ns() as of now_cached_jiffy */
+static __u64 now_cached_jiffy;
 
 static __always_inline __u64
 now_boot_ns(void)
 {
-	__u64 c = bpf_ktime_get_coarse_ns();
+	__u64 j = bpf_jiffies64(), c, now;
 
+	if (j == now_cached_jiffy && now_cached_ns)
+		return now_cached_ns;
+	c = bpf_ktime_get_coarse_ns();
 	if (c - boot_offset_at >= NSEC_PER_SEC || !boot_offset_at) {
 		boot_offset_ns = bpf_ktime_get_boot_ns() - c;
 		boot_offset_at = c;
 	}
-	return c + boot_offset_ns;
+	now = c + boot_offset_ns;
+	now_cached_ns = now;
+	now_cached_jiffy = j;
+	return now;
 }
 
 /* bw_drop() turns DROP_x into WOULD_DROP_x by a fixed offset. */
@@ -108,25 +127,25 @@ _Static_assert(BW_CNT_WOULD_DROP_BLOCK - BW_CNT_DROP_BLOCK == 3 &&
  * words so masking works a word at a time. */
 struct bw_src {
 	__u32 w[4];
-	bool v4;
+	bool v4;	/* came over IPv4: the rate key uses prefix_v4 */
+	bool mapped;	/* w is IPv4-mapped (always when v4): IPv4 rules apply */
 };
 
+/* This CPU's counters are looked up once a packet; each count is then a
+ * plain increment: per-CPU value, no other writer, no atomic needed. */
 static __always_inline void
-count(__u32 idx)
+count(struct bw_counters *ctr, __u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&bw_stats, &idx);
-
-	/* Per-CPU value: no other writer, no atomic needed. */
-	if (v)
-		*v += 1;
+	if (idx < BW_CNT_MAX)
+		ctr->cnt[idx]++;
 }
 
 /*
- * Fill key with src masked to plen (128-bit form, clamped to 128).  Host
- * entries (plen 128, both families) are the common case and need no mask.
- * Otherwise the mask of each word comes from a 64-bit shift so that 0 and
- * 32 bits need no special case: (~0ULL << 32) truncates to 0, (~0ULL << 0)
- * to ~0.
+ * Fill key with src masked to plen (128-bit form, clamped to 128): an IPv6
+ * rule probe or a rate key.  A whole address (a host, or an IPv4 source at
+ * prefix_v4 32) needs no mask.  Otherwise the mask of each word comes from a 64-bit
+ * shift so that 0 and 32 bits need no special case: (~0ULL << 32)
+ * truncates to 0, (~0ULL << 0) to ~0.
  */
 static __always_inline void
 key_mask(struct bw_key *key, const struct bw_src *src, __u32 plen)
@@ -150,14 +169,19 @@ key_mask(struct bw_key *key, const struct bw_src *src, __u32 plen)
 	}
 }
 
-/* IPv6 rules (plen < 96) never cover an IPv4 source: "::/0" blocks IPv6,
- * not the whole mapped IPv4 space.  Lengths over 128 are config garbage. */
-static __always_inline bool
-plen_applies(const struct bw_src *src, __u32 plen)
+/*
+ * Key of bw_allow4 / bw_block4: the IPv4 source masked to plen (96..128).
+ * A plen under 96 is config garbage and gives a key no entry has.
+ */
+static __always_inline void
+key4_mask(struct bw_key4 *key, const struct bw_src *src, __u32 plen)
 {
-	if (plen > 128)
-		return false;
-	return !src->v4 || plen >= BW_V4_PLEN_BASE;
+	__u32 bits = plen - BW_V4_PLEN_BASE;
+
+	if (bits > 32)
+		bits = 32;
+	key->plen = plen;
+	key->addr = src->w[3] & bpf_htonl((__u32)(~0ULL << (32 - bits)));
 }
 
 /*
@@ -184,25 +208,25 @@ gcra_admit(__u64 *tat, __u64 now, __u64 interval, __u64 tau)
 /* Count a drop for reason cnt (a DROP_* index); in monitor mode pass the
  * packet and count WOULD_DROP_* instead. */
 static __always_inline int
-bw_drop(const struct bw_config *cfg, __u32 cnt)
+bw_drop(const struct bw_config *cfg, struct bw_counters *ctr, __u32 cnt)
 {
 	if (cfg->mode == BW_MODE_MONITOR) {
-		count(cnt + (BW_CNT_WOULD_DROP_BLOCK - BW_CNT_DROP_BLOCK));
+		count(ctr, cnt + (BW_CNT_WOULD_DROP_BLOCK - BW_CNT_DROP_BLOCK));
 		return XDP_PASS;
 	}
-	count(cnt);
+	count(ctr, cnt);
 	return XDP_DROP;
 }
 
 static __always_inline void
-emit_event(const struct bw_key *key, const struct bw_rate_state *st,
-	   __u64 now, __u32 type)
+emit_event(struct bw_counters *ctr, const struct bw_key *key,
+	   const struct bw_rate_state *st, __u64 now, __u32 type)
 {
 	struct bw_event *ev;
 
 	ev = bpf_ringbuf_reserve(&bw_events, sizeof(*ev), 0);
 	if (!ev) {
-		count(BW_CNT_EVENTS_LOST);
+		count(ctr, BW_CNT_EVENTS_LOST);
 		return;
 	}
 	ev->ts_ns = now;
@@ -212,7 +236,7 @@ emit_event(const struct bw_key *key, const struct bw_rate_state *st,
 	ev->syns = st->syns;
 	ev->dropped = st->dropped;
 	bpf_ringbuf_submit(ev, 0);
-	count(BW_CNT_EVENTS);
+	count(ctr, BW_CNT_EVENTS);
 }
 
 static __always_inline bool
@@ -220,6 +244,9 @@ is_smtp_port(const struct bw_config *cfg, __u16 port)
 {
 	int i;
 
+	/* One test turns away most other ports (bouncewall.h). */
+	if (!(cfg->port_bits & (1U << (port & 31))))
+		return false;
 	/* Port 0 would match every unused slot. */
 	if (!port)
 		return false;
@@ -236,8 +263,8 @@ is_smtp_port(const struct bw_config *cfg, __u16 port)
  * syn_rate one.
  */
 static __always_inline int
-rate_check(const struct bw_config *cfg, const struct bw_src *src,
-	   bool throttled, __u64 now)
+rate_check(const struct bw_config *cfg, struct bw_counters *ctr,
+	   const struct bw_src *src, bool throttled, __u64 now)
 {
 	struct bw_rate_state *st, init = {};
 	struct bw_key key;
@@ -258,7 +285,7 @@ rate_check(const struct bw_config *cfg, const struct bw_src *src,
 		bpf_map_update_elem(&bw_rate, &key, &init, BPF_NOEXIST);
 		st = bpf_map_lookup_elem(&bw_rate, &key);
 		if (!st) {
-			count(BW_CNT_RATE_MAP_FULL);
+			count(ctr, BW_CNT_RATE_MAP_FULL);
 			return XDP_PASS;
 		}
 	}
@@ -286,58 +313,109 @@ rate_check(const struct bw_config *cfg, const struct bw_src *src,
 	 * ring buffer too. */
 	if (now >= st->last_event_ns + cfg->event_interval_ns) {
 		st->last_event_ns = now;
-		emit_event(&key, st, now, type);
+		emit_event(ctr, &key, st, now, type);
 	}
-	return bw_drop(cfg, cnt);
+	return bw_drop(cfg, ctr, cnt);
 }
 
-/* Verdict for a TCP packet to an SMTP port. */
-static __always_inline int
-smtp_verdict(const struct bw_config *cfg, const struct bw_src *src, bool syn)
+/* Whether an allow rule covers src: presence is enough, and any one
+ * will do, so the order does not matter. */
+static __always_inline bool
+allowed(const struct bw_config *cfg, const struct bw_src *src)
 {
+	struct bw_key4 key4;
 	struct bw_key key;
-	struct bw_rule *rule;
-	bool throttled = false;
+	__u32 i, n;
+
+	if (src->mapped) {
+		n = cfg->n_allow_plens_v4;
+		for (i = 0; i < BW_MAX_PLENS && i < n; i++) {
+			key4_mask(&key4, src, cfg->allow_plens_v4[i]);
+			if (bpf_map_lookup_elem(&bw_allow4, &key4))
+				return true;
+		}
+	}
+	if (src->v4)
+		return false;
+	n = cfg->n_allow_plens_v6;
+	for (i = 0; i < BW_MAX_PLENS && i < n; i++) {
+		key_mask(&key, src, cfg->allow_plens_v6[i]);
+		if (bpf_map_lookup_elem(&bw_allow, &key))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The action of a block map entry, or 0 when it does not decide: absent,
+ * expired (as good as absent, so a shorter prefix may still apply), or an
+ * unknown action (ignored: fail open).  *now is read on first need.
+ */
+static __always_inline __u32
+rule_action(const struct bw_rule *rule, __u64 *now)
+{
+	if (!rule)
+		return 0;
+	if (rule->expires_ns) {
+		if (!*now)
+			*now = now_boot_ns();
+		if (rule->expires_ns <= *now)
+			return 0;
+	}
+	if (rule->action == BW_ACT_BLOCK || rule->action == BW_ACT_THROTTLE)
+		return rule->action;
+	return 0;
+}
+
+/* The action of the longest live block rule covering src, or 0. */
+static __always_inline __u32
+block_action(const struct bw_config *cfg, const struct bw_src *src,
+	     __u64 *now)
+{
+	struct bw_key4 key4;
+	struct bw_key key;
+	__u32 i, n, act;
+
+	if (src->mapped) {
+		n = cfg->n_block_plens_v4;
+		for (i = 0; i < BW_MAX_PLENS && i < n; i++) {
+			key4_mask(&key4, src, cfg->block_plens_v4[i]);
+			act = rule_action(bpf_map_lookup_elem(&bw_block4, &key4),
+					  now);
+			if (act)
+				return act;
+		}
+	}
+	if (src->v4)
+		return 0;
+	/* For a mapped source only lengths under 96 can match here, and
+	 * they are shorter than every IPv4 length: still longest first. */
+	n = cfg->n_block_plens_v6;
+	for (i = 0; i < BW_MAX_PLENS && i < n; i++) {
+		key_mask(&key, src, cfg->block_plens_v6[i]);
+		act = rule_action(bpf_map_lookup_elem(&bw_block, &key), now);
+		if (act)
+			return act;
+	}
+	return 0;
+}
+
+/* Verdict for a TCP packet to an SMTP port: allow beats block, the
+ * longest live block rule decides, then the SYN budget. */
+static __always_inline int
+smtp_verdict(const struct bw_config *cfg, struct bw_counters *ctr,
+	     const struct bw_src *src, bool syn)
+{
 	__u64 now = 0;
-	__u32 n, plen, i;
+	__u32 act;
 
-	n = cfg->n_allow_plens;
-	for (i = 0; i < BW_MAX_PLENS && i < n; i++) {
-		plen = cfg->allow_plens[i];
-		if (!plen_applies(src, plen))
-			continue;
-		key_mask(&key, src, plen);
-		if (bpf_map_lookup_elem(&bw_allow, &key)) {
-			count(BW_CNT_PASS_ALLOW);
-			return XDP_PASS;
-		}
+	if (allowed(cfg, src)) {
+		count(ctr, BW_CNT_PASS_ALLOW);
+		return XDP_PASS;
 	}
-
-	/* Longest live match decides; an expired entry is as good as
-	 * absent, so a shorter prefix may still apply. */
-	n = cfg->n_block_plens;
-	for (i = 0; i < BW_MAX_PLENS && i < n; i++) {
-		plen = cfg->block_plens[i];
-		if (!plen_applies(src, plen))
-			continue;
-		key_mask(&key, src, plen);
-		rule = bpf_map_lookup_elem(&bw_block, &key);
-		if (!rule)
-			continue;
-		if (rule->expires_ns) {
-			if (!now)
-				now = now_boot_ns();
-			if (rule->expires_ns <= now)
-				continue;
-		}
-		if (rule->action == BW_ACT_BLOCK)
-			return bw_drop(cfg, BW_CNT_DROP_BLOCK);
-		if (rule->action == BW_ACT_THROTTLE) {
-			throttled = true;
-			break;
-		}
-		/* Unknown action: ignore the entry (fail open). */
-	}
+	act = block_action(cfg, src, &now);
+	if (act == BW_ACT_BLOCK)
+		return bw_drop(cfg, ctr, BW_CNT_DROP_BLOCK);
 
 	/* Rate limits are on new connections only: dropping segments of an
 	 * established session would only make it retransmit. */
@@ -345,7 +423,7 @@ smtp_verdict(const struct bw_config *cfg, const struct bw_src *src, bool syn)
 		return XDP_PASS;
 	if (!now)
 		now = now_boot_ns();
-	return rate_check(cfg, src, throttled, now);
+	return rate_check(cfg, ctr, src, act == BW_ACT_THROTTLE, now);
 }
 
 SEC("xdp")
@@ -355,6 +433,7 @@ int bouncewall_xdp(struct xdp_md *ctx)
 	struct cursor c = { .pos = (void *)(long)ctx->data };
 	__u32 reason = BW_CNT_PASS_UNPARSED;
 	int action = XDP_PASS;
+	struct bw_counters *ctr;
 	struct bw_config *cfg;
 	struct ipv6hdr *ip6h;
 	struct tcphdr *tcph;
@@ -362,8 +441,11 @@ int bouncewall_xdp(struct xdp_md *ctx)
 	struct bw_src src;
 	__u32 zero = 0;
 	int proto;
-	bool syn;
+	bool v4, syn;
 
+	ctr = bpf_map_lookup_elem(&bw_stats, &zero);
+	if (!ctr)
+		return XDP_PASS;	/* entry 0 of an array: never */
 	cfg = bpf_map_lookup_elem(&bw_config, &zero);
 	if (!cfg) {
 		reason = BW_CNT_NO_CONFIG;
@@ -375,17 +457,12 @@ int bouncewall_xdp(struct xdp_md *ctx)
 		proto = parse_ipv4(&c, data_end, &iph);
 		if (proto < 0)
 			goto out;
-		src.w[0] = 0;
-		src.w[1] = 0;
-		src.w[2] = bpf_htonl(0xffff);
-		src.w[3] = iph->saddr;
-		src.v4 = true;
+		v4 = true;
 	} else if (proto == ETH_P_IPV6) {
 		proto = parse_ipv6(&c, data_end, &ip6h);
 		if (proto < 0)
 			goto out;
-		__builtin_memcpy(src.w, &ip6h->saddr, sizeof(src.w));
-		src.v4 = false;
+		v4 = false;
 	} else {
 		if (proto >= 0)
 			reason = BW_CNT_PASS_NOT_TCP;
@@ -403,13 +480,26 @@ int bouncewall_xdp(struct xdp_md *ctx)
 		goto out;
 	}
 	reason = BW_CNT_SMTP;
+	/* Only now the source: other ports never need it. */
+	if (v4) {
+		src.w[0] = 0;
+		src.w[1] = 0;
+		src.w[2] = bpf_htonl(0xffff);
+		src.w[3] = iph->saddr;
+		src.v4 = true;
+		src.mapped = true;
+	} else {
+		__builtin_memcpy(src.w, &ip6h->saddr, sizeof(src.w));
+		src.v4 = false;
+		src.mapped = !(src.w[0] | src.w[1]) &&
+			     src.w[2] == bpf_htonl(0xffff);
+	}
 	syn = tcph->syn && !tcph->ack;
 	if (syn)
-		count(BW_CNT_SMTP_SYN);
-	action = smtp_verdict(cfg, &src, syn);
+		count(ctr, BW_CNT_SMTP_SYN);
+	action = smtp_verdict(cfg, ctr, &src, syn);
 
 out:
-	count(BW_CNT_PACKETS);
-	count(reason);
+	count(ctr, reason);
 	return action;
 }

@@ -2,10 +2,11 @@
 /*
  * bouncewall.h - the ABI shared by the XDP program and the agent.
  *
- * Fixed-width fields, explicit padding, nothing else.  Every address is kept
- * in one 16-byte form: IPv6 as is, IPv4 mapped (::ffff:a.b.c.d), so one map
- * serves both families.  Prefix lengths are always expressed on that 128-bit
- * form (an IPv4 /24 is plen 96 + 24 = 120).
+ * Fixed-width fields, explicit padding, nothing else.  Addresses are thought
+ * of in one 16-byte form: IPv6 as is, IPv4 mapped (::ffff:a.b.c.d).  Prefix
+ * lengths are always expressed on that 128-bit form (an IPv4 /24 is plen
+ * 96 + 24 = 120), even in the IPv4-only maps, whose keys store just the
+ * four IPv4 bytes.
  */
 #ifndef BOUNCEWALL_H
 #define BOUNCEWALL_H
@@ -14,17 +15,32 @@
 
 #define BW_PIN_DIR		"/sys/fs/bpf/bouncewall"
 
-/* Map names as libbpf sees them (and as they are pinned). */
+/*
+ * Map names as libbpf sees them (and as they are pinned).  Each rule list
+ * (allow, block) is a hash map per address family, keyed by a prefix
+ * length and the address masked to it; a host is the prefix length 128.
+ *
+ *   bw_allow4, bw_block4    IPv4 rules, key struct bw_key4 (8 bytes)
+ *   bw_allow, bw_block      IPv6 rules, key struct bw_key (20 bytes)
+ *
+ * A rule's family is that of its address (IPv4-mapped or not), never its
+ * length: fd00::/112 is an IPv6 rule, 10.0.0.0/8 (plen 104) an IPv4 one.
+ */
 #define BW_MAP_CONFIG		"bw_config"
 #define BW_MAP_STATS		"bw_stats"
+#define BW_MAP_ALLOW4		"bw_allow4"
+#define BW_MAP_BLOCK4		"bw_block4"
 #define BW_MAP_ALLOW		"bw_allow"
 #define BW_MAP_BLOCK		"bw_block"
 #define BW_MAP_RATE		"bw_rate"
 #define BW_MAP_EVENTS		"bw_events"
 
 #define BW_MAX_PORTS		8	/* SMTP ports the kernel knows */
-#define BW_MAX_PLENS		16	/* distinct prefix lengths per rule map */
-#define BW_RULES_MAX		(1 << 20)	/* entries per rule map */
+#define BW_MAX_PLENS		16	/* prefix lengths per list and family */
+/* Entries per rule map (and per list in the agent).  A hash map's bucket
+ * array is sized by max_entries, used or not: 16 MiB for each of the four
+ * rule maps. */
+#define BW_RULES_MAX		(1 << 20)
 #define BW_RATE_MAX		(1 << 18)	/* sources rate-tracked (LRU) */
 #define BW_EVENTS_BYTES		(256 * 1024)
 
@@ -36,15 +52,24 @@ enum bw_mode {
 };
 
 /*
- * Key of the allow and block hash maps: a prefix length and the address
- * masked to it.  Exact host entries are plen 128 (or 96 + 32 for IPv4).
- * CIDR entries are looked up one hash probe per distinct prefix length in
- * use (listed in bw_config), longest first, so the hot path never walks a
- * trie and pays nothing for lengths nobody configured.
+ * Key of bw_allow / bw_block (IPv6 rules): a prefix length and the address
+ * masked to it; a host is plen 128.  A source is looked up one hash probe
+ * per distinct prefix length of its family in use (listed in bw_config),
+ * longest first, so a host costs one probe, the hot path never walks a
+ * trie, and pays nothing for lengths nobody configured.  Also the key of
+ * bw_rate (a source prefix of either family).
  */
 struct bw_key {
 	__u32 plen;
 	__u8 addr[16];
+};
+
+/* Key of bw_allow4 / bw_block4: plen on the 128-bit form (96..128), the
+ * IPv4 address masked to it.  Up to 12 bytes the kernel's jhash2 needs no
+ * mixing round: a probe measured ~2.5 ns cheaper than with a bw_key. */
+struct bw_key4 {
+	__u32 plen;
+	__be32 addr;
 };
 
 enum bw_action {
@@ -52,9 +77,9 @@ enum bw_action {
 	BW_ACT_THROTTLE = 2,	/* admit SYNs at throttle_rate */
 };
 
-/* Value in bw_block.  expires_ns is CLOCK_BOOTTIME (bpf_ktime_get_boot_ns);
- * 0 means no expiry.  An expired entry is ignored by the kernel even when
- * no agent is left to delete it. */
+/* Value in the block maps.  expires_ns is CLOCK_BOOTTIME
+ * (bpf_ktime_get_boot_ns); 0 means no expiry.  An expired entry is ignored
+ * by the kernel even when no agent is left to delete it. */
 struct bw_rule {
 	__u64 expires_ns;
 	__u32 action;		/* enum bw_action */
@@ -66,7 +91,7 @@ enum bw_origin {
 	BW_ORIGIN_SCORER = 1,
 };
 
-/* Value in bw_allow: presence is the rule; the flags are informational. */
+/* Value in the allow maps: presence is the rule; added_ns is informational. */
 struct bw_allow {
 	__u64 added_ns;
 };
@@ -103,17 +128,30 @@ struct bw_config {
 	__u32 prefix_v4;		/* 0..32: rate-tracking prefix */
 	__u32 prefix_v6;		/* 0..128 */
 	__u16 ports[BW_MAX_PORTS];	/* host byte order, 0 = unused */
-	/* Prefix lengths (128-bit form) present in bw_allow / bw_block,
-	 * longest first; n_* says how many are valid. */
-	__u8 allow_plens[BW_MAX_PLENS];
-	__u8 block_plens[BW_MAX_PLENS];
-	__u32 n_allow_plens;
-	__u32 n_block_plens;
+	__u32 port_bits;		/* bit p % 32 set for each p in ports:
+					 * a port is SMTP only if both say so */
+	/* Prefix lengths (128-bit form) in use, per list and address family
+	 * (128 when it holds hosts), longest first; n_* says how many are
+	 * valid.  An IPv4 source walks only the _v4 lists, an IPv6 source
+	 * the _v6 ones. */
+	__u32 n_allow_plens_v4;
+	__u32 n_allow_plens_v6;
+	__u32 n_block_plens_v4;
+	__u32 n_block_plens_v6;
+	__u32 pad;
+	__u8 allow_plens_v4[BW_MAX_PLENS];
+	__u8 allow_plens_v6[BW_MAX_PLENS];
+	__u8 block_plens_v4[BW_MAX_PLENS];
+	__u8 block_plens_v6[BW_MAX_PLENS];
 };
 
-/* Indexes into bw_stats (per-CPU array of __u64). */
+/* Indexes into struct bw_counters, the value of bw_stats (a per-CPU array
+ * of one entry, so the program looks its counters up once a packet). */
 enum bw_counter {
-	BW_CNT_PACKETS = 0,		/* every packet the program saw */
+	/* Every packet the program saw.  The kernel leaves this slot at 0:
+	 * it is the sum of the five top-level classes below (UNPARSED,
+	 * NOT_TCP, NOT_SMTP, SMTP, NO_CONFIG), which readers fill in. */
+	BW_CNT_PACKETS = 0,
 	BW_CNT_PASS_UNPARSED,		/* parse could not finish: passed */
 	BW_CNT_PASS_NOT_TCP,		/* not IP/TCP, or a fragment */
 	BW_CNT_PASS_NOT_SMTP,		/* TCP to another port */
@@ -133,6 +171,10 @@ enum bw_counter {
 	BW_CNT_MAX
 };
 
+struct bw_counters {
+	__u64 cnt[BW_CNT_MAX];
+};
+
 enum bw_event_type {
 	BW_EV_SYN_OVER_RATE = 1,	/* source exceeded syn_rate/burst */
 	BW_EV_THROTTLE_OVER = 2,	/* throttled source exceeded its rate */
@@ -147,5 +189,14 @@ struct bw_event {
 	__u64 syns;		/* SYNs seen from the prefix so far */
 	__u64 dropped;		/* of which over a limit */
 };
+
+_Static_assert(sizeof(struct bw_key) == 20, "bw_key layout");
+_Static_assert(sizeof(struct bw_key4) == 8, "bw_key4 layout");
+_Static_assert(sizeof(struct bw_rule) == 16, "bw_rule layout");
+_Static_assert(sizeof(struct bw_allow) == 8, "bw_allow layout");
+_Static_assert(sizeof(struct bw_rate_state) == 40, "bw_rate_state layout");
+_Static_assert(sizeof(struct bw_config) == 168, "bw_config layout");
+_Static_assert(sizeof(struct bw_event) == 48, "bw_event layout");
+_Static_assert(sizeof(struct bw_counters) == 8 * BW_CNT_MAX, "bw_counters layout");
 
 #endif /* BOUNCEWALL_H */

@@ -18,11 +18,17 @@
  *   bw_loaded          the same plus 100k host blocks, 10k CIDR blocks over
  *                      five prefix lengths and 100k tracked sources
  *
+ * and, on the rows that look rules up (unknown and blocked sources), the
+ * cost curve as entries grow: the handful plus 1, 1k, 100k or 1M host
+ * blocks (nine in ten IPv4), or plus 1, 1k, 10k or 100k CIDR blocks (the
+ * mix of bw_loaded), each in its own program instance (-c 0 skips them).
+ *
  * xdp-filter knows no CIDRs and no throttling: for the CIDR rows it holds
  * the packet's exact source, for the throttled row nothing (it passes).
  *
- * Usage: bench-xdp [-r REPEAT] [-n ROUNDS] [-j JSON_FILE] -b BOUNCEWALL.o
- *                  -t TRIVIAL.o [-f XDPFILT_IP.o] [-F XDPFILT_ALL.o]
+ * Usage: bench-xdp [-r REPEAT] [-n ROUNDS] [-c 0|1] [-j JSON_FILE]
+ *                  -b BOUNCEWALL.o -t TRIVIAL.o [-f XDPFILT_IP.o]
+ *                  [-F XDPFILT_ALL.o]
  * JSON lines are appended to JSON_FILE, one per measurement.  Not a test:
  * it reports the targets and always exits 0 once it has measured.
  */
@@ -64,19 +70,54 @@ enum col {
 	COL_XF_ALL,
 	COL_BW,
 	COL_BW_LOADED,
+	COL_CURVE,		/* the curve columns follow */
+	COL_H1 = COL_CURVE,
+	COL_H1K,
+	COL_H100K,
+	COL_H1M,
+	COL_C1,
+	COL_C1K,
+	COL_C10K,
+	COL_C100K,
 	COL_MAX
+};
+
+/* What each bouncewall instance holds beyond the handful of row rules. */
+static const struct fill {
+	int hosts, cidrs, sources;
+} fills[COL_MAX] = {
+	[COL_BW_LOADED] = { 100000, 10000, 100000 },
+	[COL_H1] = { 1, 0, 0 },
+	[COL_H1K] = { 1000, 0, 0 },
+	[COL_H100K] = { 100000, 0, 0 },
+	[COL_H1M] = { 1000000, 0, 0 },
+	[COL_C1] = { 0, 1, 0 },
+	[COL_C1K] = { 0, 1000, 0 },
+	[COL_C10K] = { 0, 10000, 0 },
+	[COL_C100K] = { 0, 100000, 0 },
 };
 
 static const char *const col_names[COL_MAX] = {
 	"trivial_pass", "trivial_drop", "xdp-filter(ip)", "xdp-filter(all)",
 	"bouncewall", "bw_loaded",
+	"hosts_1", "hosts_1k", "hosts_100k", "hosts_1M",
+	"cidrs_1", "cidrs_1k", "cidrs_10k", "cidrs_100k",
 };
 
 /* JSON names: no parentheses. */
 static const char *const col_ids[COL_MAX] = {
 	"trivial_pass", "trivial_drop", "xdp_filter_ip", "xdp_filter_all",
 	"bouncewall", "bouncewall_loaded",
+	"bouncewall_hosts_1", "bouncewall_hosts_1k", "bouncewall_hosts_100k",
+	"bouncewall_hosts_1M", "bouncewall_cidrs_1", "bouncewall_cidrs_1k",
+	"bouncewall_cidrs_10k", "bouncewall_cidrs_100k",
 };
+
+static bool
+is_bw(int c)
+{
+	return c == COL_BW || c >= COL_BW_LOADED;
+}
 
 struct row {
 	const char *name;
@@ -86,25 +127,38 @@ struct row {
 	bool fast_rate;		/* bouncewall: a SYN rate it never exceeds */
 	bool xf_deny;		/* xdp-filter: deny this exact source */
 	bool blocked;		/* compare bouncewall with xdp-filter */
+	bool curve;		/* measured on the curve columns too */
 };
 
 static const struct row rows[] = {
-	{ "non_smtp",              "198.51.100.7",       443, false, false, false, false },
-	{ "smtp_syn_unknown",      "198.51.100.7",       25,  true,  true,  false, false },
-	{ "smtp_syn_unknown_v6",   "2001:db8:1::7",      25,  true,  true,  false, false },
-	{ "smtp_syn_ratelimited",  "198.51.100.9",       25,  true,  false, false, false },
-	{ "smtp_syn_blocked_host", "192.0.2.66",         25,  true,  false, true,  true },
-	{ "smtp_syn_blocked_ttl",  "192.0.2.67",         25,  true,  false, true,  true },
-	{ "smtp_syn_blocked_cidr", "203.0.113.77",       25,  true,  false, true,  true },
-	{ "smtp_syn_blocked_v6_64", "2001:db8:bad:1::77", 25, true,  false, true,  true },
-	{ "smtp_syn_throttled",    "192.0.2.99",         25,  true,  false, false, false },
+	{ "non_smtp",              "198.51.100.7",       443, false, false, false, false, false },
+	{ "smtp_syn_unknown",      "198.51.100.7",       25,  true,  true,  false, false, true },
+	{ "smtp_syn_unknown_v6",   "2001:db8:1::7",      25,  true,  true,  false, false, true },
+	{ "smtp_syn_ratelimited",  "198.51.100.9",       25,  true,  false, false, false, false },
+	{ "smtp_syn_blocked_host", "192.0.2.66",         25,  true,  false, true,  true,  true },
+	{ "smtp_syn_blocked_ttl",  "192.0.2.67",         25,  true,  false, true,  true,  false },
+	{ "smtp_syn_blocked_cidr", "203.0.113.77",       25,  true,  false, true,  true,  true },
+	{ "smtp_syn_blocked_v6_64", "2001:db8:bad:1::77", 25, true,  false, true,  true,  true },
+	{ "smtp_syn_throttled",    "192.0.2.99",         25,  true,  false, false, false, false },
 };
 #define N_ROWS	(sizeof(rows) / sizeof(rows[0]))
+
+/* bouncewall's block maps, one per address family (bouncewall.h). */
+enum rule_map {
+	RM_V4,
+	RM_V6,
+	RM_MAX
+};
+
+static const char *const block_map_names[RM_MAX] = {
+	BW_MAP_BLOCK4, BW_MAP_BLOCK,
+};
 
 struct prog {
 	struct bpf_object *obj;
 	int fd;
 	int config_fd;		/* bouncewall only */
+	int block_fd[RM_MAX];
 	struct bw_config cfg;
 };
 
@@ -246,8 +300,8 @@ xdpfilter_fill(struct prog *p)
 	return 0;
 }
 
-/* bouncewall key for an address literal and a prefix length in the
- * literal's own family (32 / 128 scale). */
+/* A rate key (struct bw_key, 16-byte form) for an address literal and a
+ * prefix length in the literal's own family (32 / 128 scale). */
 static void
 bw_key_of(const char *addr, unsigned int len, struct bw_key *key)
 {
@@ -291,22 +345,43 @@ plens_add(__u8 *plens, __u32 *n, __u8 plen)
 	(*n)++;
 }
 
+/* Block addr/len (the literal's own family scale) as the agent would: in
+ * its family's map, with its length listed in the config. */
 static int
-bw_put_ttl(struct prog *p, int fd, const struct bw_key *key, __u32 action,
+bw_put_ttl(struct prog *p, const char *addr, unsigned int len, __u32 action,
 	   __u64 expires_ns)
 {
 	struct bw_rule rule = { .action = action, .expires_ns = expires_ns };
+	struct bw_config *c = &p->cfg;
+	bool v6 = is_v6(addr);
+	union {
+		struct bw_key4 v4;
+		struct bw_key v6;
+	} k;
+	struct bw_key key;
+	enum rule_map m;
 
-	if (bpf_map_update_elem(fd, key, &rule, BPF_ANY))
+	bw_key_of(addr, len, &key);
+	memset(&k, 0, sizeof(k));
+	if (!v6) {
+		m = RM_V4;
+		k.v4.plen = key.plen;
+		memcpy(&k.v4.addr, key.addr + 12, 4);
+		plens_add(c->block_plens_v4, &c->n_block_plens_v4, key.plen);
+	} else {
+		m = RM_V6;
+		k.v6 = key;
+		plens_add(c->block_plens_v6, &c->n_block_plens_v6, key.plen);
+	}
+	if (bpf_map_update_elem(p->block_fd[m], &k, &rule, BPF_ANY))
 		return -errno;
-	plens_add(p->cfg.block_plens, &p->cfg.n_block_plens, key->plen);
 	return 0;
 }
 
 static int
-bw_put(struct prog *p, int fd, const struct bw_key *key, __u32 action)
+bw_put(struct prog *p, const char *addr, unsigned int len, __u32 action)
 {
-	return bw_put_ttl(p, fd, key, action, 0);
+	return bw_put_ttl(p, addr, len, action, 0);
 }
 
 static __u64
@@ -376,16 +451,19 @@ rand_v6(char *buf, size_t len)
 }
 
 static int
-bouncewall_setup(struct prog *p, bool loaded)
+bouncewall_setup(struct prog *p, const struct fill *f)
 {
-	int block_fd = map_fd(p, BW_MAP_BLOCK), rate_fd = map_fd(p, BW_MAP_RATE);
+	int rate_fd = map_fd(p, BW_MAP_RATE);
 	struct bw_rate_state st = {};
 	struct bw_key key;
 	char a[64];
-	int i, err;
+	int i, m, err;
 
 	p->config_fd = map_fd(p, BW_MAP_CONFIG);
-	if (p->config_fd < 0 || block_fd < 0 || rate_fd < 0) {
+	for (m = 0; m < RM_MAX; m++)
+		if ((p->block_fd[m] = map_fd(p, block_map_names[m])) < 0)
+			break;
+	if (p->config_fd < 0 || m < RM_MAX || rate_fd < 0) {
 		fprintf(stderr, "bouncewall object lacks its maps\n");
 		return -ENOENT;
 	}
@@ -400,35 +478,30 @@ bouncewall_setup(struct prog *p, bool loaded)
 	p->cfg.ports[0] = 25;
 	p->cfg.ports[1] = 465;
 	p->cfg.ports[2] = 587;
+	p->cfg.port_bits = 1U << (25 % 32) | 1U << (465 % 32) | 1U << (587 % 32);
 
-	bw_key_of("192.0.2.66", 32, &key);
-	err = bw_put(p, block_fd, &key, BW_ACT_BLOCK);
+	err = bw_put(p, "192.0.2.66", 32, BW_ACT_BLOCK);
 	/* As the scorer blocks: with a TTL, so the kernel reads the clock. */
-	bw_key_of("192.0.2.67", 32, &key);
-	err = err ?: bw_put_ttl(p, block_fd, &key, BW_ACT_BLOCK,
+	err = err ?: bw_put_ttl(p, "192.0.2.67", 32, BW_ACT_BLOCK,
 				boot_ns() + 3600 * NSEC_PER_SEC);
-	bw_key_of("203.0.113.0", 24, &key);
-	err = err ?: bw_put(p, block_fd, &key, BW_ACT_BLOCK);
-	bw_key_of("2001:db8:bad:1::", 64, &key);
-	err = err ?: bw_put(p, block_fd, &key, BW_ACT_BLOCK);
-	bw_key_of("192.0.2.99", 32, &key);
-	err = err ?: bw_put(p, block_fd, &key, BW_ACT_THROTTLE);
-	if (err || !loaded)
+	err = err ?: bw_put(p, "203.0.113.0", 24, BW_ACT_BLOCK);
+	err = err ?: bw_put(p, "2001:db8:bad:1::", 64, BW_ACT_BLOCK);
+	err = err ?: bw_put(p, "192.0.2.99", 32, BW_ACT_THROTTLE);
+	if (err)
 		goto out;
 
-	/* 100k hosts, nine in ten IPv4. */
-	for (i = 0; i < 100000 && !err; i++) {
+	/* Hosts, nine in ten IPv4 (the first one IPv4). */
+	for (i = 0; i < f->hosts && !err; i++) {
 		if (i % 10 == 9) {
 			rand_v6(a, sizeof(a));
-			bw_key_of(a, 128, &key);
+			err = bw_put(p, a, 128, BW_ACT_BLOCK);
 		} else {
 			rand_v4(a, sizeof(a));
-			bw_key_of(a, 32, &key);
+			err = bw_put(p, a, 32, BW_ACT_BLOCK);
 		}
-		err = bw_put(p, block_fd, &key, BW_ACT_BLOCK);
 	}
-	/* 10k CIDRs: v4 /24 /20 /16, v6 /64 /48. */
-	for (i = 0; i < 10000 && !err; i++) {
+	/* CIDRs: v4 /24 /20 /16, v6 /64 /48. */
+	for (i = 0; i < f->cidrs && !err; i++) {
 		static const unsigned int lens[10] = { 24, 24, 24, 24, 20, 20,
 						       16, 64, 64, 48 };
 		unsigned int len = lens[i % 10];
@@ -437,11 +510,10 @@ bouncewall_setup(struct prog *p, bool loaded)
 			rand_v6(a, sizeof(a));
 		else
 			rand_v4(a, sizeof(a));
-		bw_key_of(a, len, &key);
-		err = bw_put(p, block_fd, &key, BW_ACT_BLOCK);
+		err = bw_put(p, a, len, BW_ACT_BLOCK);
 	}
-	/* 100k sources already tracked, as after a busy hour. */
-	for (i = 0; i < 100000 && !err; i++) {
+	/* Sources already tracked, as after a busy hour. */
+	for (i = 0; i < f->sources && !err; i++) {
 		rand_v4(a, sizeof(a));
 		bw_key_of(a, 32, &key);
 		if (bpf_map_update_elem(rate_fd, &key, &st, BPF_ANY))
@@ -535,9 +607,9 @@ run_round(__u32 repeat, int round)
 		for (c = 0; c < COL_MAX; c++) {
 			struct cell *cell = &cells[r][c];
 
-			if (!progs[c].obj)
+			if (!progs[c].obj || (c >= COL_CURVE && !rows[r].curve))
 				continue;
-			if (c == COL_BW || c == COL_BW_LOADED) {
+			if (is_bw(c)) {
 				err = bw_write_config(&progs[c], rows[r].fast_rate);
 				if (err)
 					return err;
@@ -573,6 +645,10 @@ baseline_col(size_t r, int c)
 {
 	if (c == COL_BW_LOADED)
 		return COL_BW;
+	if (c > COL_H1 && c <= COL_H1M)
+		return COL_H1;
+	if (c > COL_C1 && c <= COL_C100K)
+		return COL_C1;
 	if (c == COL_BW && rows[r].blocked && progs[COL_XF_IP].obj)
 		return COL_XF_IP;
 	if (c == COL_BW)
@@ -589,13 +665,13 @@ report(FILE *json, __u32 repeat, int rounds)
 	printf("\nXDP ns/packet, BPF_PROG_TEST_RUN, repeat %u, median of %d rounds\n\n",
 	       repeat, rounds);
 	printf("%-24s", "packet");
-	for (c = 0; c < COL_MAX; c++)
+	for (c = 0; c < COL_CURVE; c++)
 		if (progs[c].obj)
 			printf(" %16s", col_names[c]);
 	printf("\n");
 	for (r = 0; r < N_ROWS; r++) {
 		printf("%-24s", rows[r].name);
-		for (c = 0; c < COL_MAX; c++) {
+		for (c = 0; c < COL_CURVE; c++) {
 			char s[32];
 
 			if (!progs[c].obj)
@@ -607,7 +683,40 @@ report(FILE *json, __u32 repeat, int rounds)
 		printf("\n");
 	}
 
+	if (progs[COL_CURVE].obj) {
+		printf("\nbouncewall as entries grow (the handful of row rules plus N)\n\n");
+		printf("%-12s", "entries");
+		for (r = 0; r < N_ROWS; r++)
+			if (rows[r].curve)
+				printf(" %22s", rows[r].name);
+		printf("\n");
+		for (c = COL_CURVE; c < COL_MAX; c++) {
+			printf("%-12s", col_names[c]);
+			for (r = 0; r < N_ROWS; r++) {
+				char s[32];
+
+				if (!rows[r].curve)
+					continue;
+				snprintf(s, sizeof(s), "%.1f %s", cells[r][c].median,
+					 verdict_name(cells[r][c].verdict));
+				printf(" %22s", s);
+			}
+			printf("\n");
+		}
+	}
+
 	printf("\ntargets\n");
+	for (r = 0; r < N_ROWS && progs[COL_CURVE].obj; r++) {
+		double q;
+
+		if (!rows[r].curve)
+			continue;
+		q = cells[r][COL_H1M].median / cells[r][COL_H1].median;
+		printf("  %-24s hosts_1M/hosts_1 %.2fx (target <= 1.50) %s\n",
+		       rows[r].name, q, q <= 1.5 ? "met" : "MISSED");
+		q = cells[r][COL_C100K].median / cells[r][COL_C1].median;
+		printf("  %-24s cidrs_100k/cidrs_1 %.2fx (no target)\n", rows[r].name, q);
+	}
 	for (r = 0; r < N_ROWS; r++) {
 		const struct cell *bw = &cells[r][COL_BW];
 		const struct cell *ld = &cells[r][COL_BW_LOADED];
@@ -641,7 +750,7 @@ report(FILE *json, __u32 repeat, int rounds)
 			char name[128], base[128];
 			int b = baseline_col(r, c);
 
-			if (!progs[c].obj)
+			if (!progs[c].obj || (c >= COL_CURVE && !rows[r].curve))
 				continue;
 			snprintf(name, sizeof(name), "xdp.%s.%s", col_ids[c], rows[r].name);
 			if (b < 0) {
@@ -667,8 +776,9 @@ static void
 usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-r REPEAT] [-n ROUNDS] [-j JSON_FILE] -b BOUNCEWALL.o\n"
-		"          -t TRIVIAL.o [-f XDPFILT_ALW_IP.o] [-F XDPFILT_ALW_ALL.o]\n",
+		"usage: %s [-r REPEAT] [-n ROUNDS] [-c 0|1] [-j JSON_FILE]\n"
+		"          -b BOUNCEWALL.o -t TRIVIAL.o [-f XDPFILT_ALW_IP.o]\n"
+		"          [-F XDPFILT_ALW_ALL.o]\n",
 		prog);
 }
 
@@ -679,11 +789,12 @@ main(int argc, char **argv)
 		   *xf_all = NULL, *json_path = NULL;
 	unsigned long repeat = 1000000;
 	FILE *json = NULL;
-	int rounds = 21, opt, i, c;
+	int rounds = 21, curve = 1, opt, i, c;
 	size_t r;
 
-	while ((opt = getopt(argc, argv, "r:n:j:b:t:f:F:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:c:j:b:t:f:F:h")) != -1) {
 		switch (opt) {
+		case 'c': curve = atoi(optarg); break;
 		case 'r': repeat = strtoul(optarg, NULL, 0); break;
 		case 'n': rounds = atoi(optarg); break;
 		case 'j': json_path = optarg; break;
@@ -707,12 +818,17 @@ main(int argc, char **argv)
 	}
 
 	if (load_prog(triv_path, "trivial_pass", &progs[COL_PASS]) ||
-	    load_prog(triv_path, "trivial_drop", &progs[COL_DROP]) ||
-	    load_prog(bw_path, "bouncewall_xdp", &progs[COL_BW]) ||
-	    bouncewall_setup(&progs[COL_BW], false) ||
-	    load_prog(bw_path, "bouncewall_xdp", &progs[COL_BW_LOADED]) ||
-	    bouncewall_setup(&progs[COL_BW_LOADED], true))
+	    load_prog(triv_path, "trivial_drop", &progs[COL_DROP]))
 		return 1;
+	for (c = COL_BW; c < (curve ? COL_MAX : COL_CURVE); c++) {
+		if (!is_bw(c))
+			continue;
+		if (c >= COL_CURVE)
+			fprintf(stderr, "filling %s\n", col_names[c]);
+		if (load_prog(bw_path, "bouncewall_xdp", &progs[c]) ||
+		    bouncewall_setup(&progs[c], &fills[c]))
+			return 1;
+	}
 	if (xf_ip && (load_prog(xf_ip, NULL, &progs[COL_XF_IP]) ||
 		      xdpfilter_fill(&progs[COL_XF_IP])))
 		return 1;

@@ -5,10 +5,11 @@
 # Usage: scripts/bench-xdp.sh [JSON_FILE]        (root, any directory)
 #   JSON_FILE  one JSON object per measurement is appended to it
 # Environment: REPEAT (runs per measurement, default 1000000), ROUNDS
-# (medianed, default 21), CPU (pinned to, default 1), CC, CLANG.
+# (medianed, default 21), CPU (pinned to, default 1), CURVE (0 skips the
+# cost curve over 1..1M host and 1..100k CIDR entries, default 1), CC, CLANG.
 #
-# Prints the table and the targets (blocked drop <= xdp-filter, non-SMTP
-# <= 1.3x trivial, loaded <= 1.5x empty).  Exit 0 once measured, whatever
+# Prints the tables and the targets (blocked drop <= xdp-filter, non-SMTP
+# <= 1.3x trivial, loaded <= 1.5x empty, 1M hosts <= 1.5x one host).  Exit 0 once measured, whatever
 # the numbers: this is a report, not a test.  Builds into build/bench/.
 set -eu
 
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 json=${1:-}
 repeat=${REPEAT:-1000000}
 rounds=${ROUNDS:-21}
+curve=${CURVE:-1}
 cpu=${CPU:-1}
 cc=${CC:-cc}
 clang=${CLANG:-clang}
@@ -49,7 +51,7 @@ mkdir -p "$out"
 	-Iinclude scripts/bench-xdp.c $(pkg-config --cflags --libs libbpf) \
 	-lelf -lz -o "$out/bench-xdp"
 
-set -- -r "$repeat" -n "$rounds" -b build/bouncewall.bpf.o -t "$out/trivial.bpf.o"
+set -- -r "$repeat" -n "$rounds" -c "$curve" -b build/bouncewall.bpf.o -t "$out/trivial.bpf.o"
 if f=$(find_xdpfilt xdpfilt_alw_ip.o); then
 	set -- "$@" -f "$f"
 else

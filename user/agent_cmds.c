@@ -244,8 +244,9 @@ rule_add(struct agent *a, bool allow, const struct rule_entry *e, FILE *out)
 		saved = *old;
 	ret = rules_put(s, e);
 	if (ret == -E2BIG) {
-		fprintf(out, "cannot add %s: the %s list already uses %d distinct prefix lengths\n",
-			cidr, allow ? "allow" : "block", BW_MAX_PLENS);
+		fprintf(out, "cannot add %s: the %s list already uses %d distinct prefix lengths for %s\n",
+			cidr, allow ? "allow" : "block", BW_MAX_PLENS,
+			addr_is_v4(e->cidr.addr) ? "IPv4" : "IPv6");
 		return 2;
 	}
 	if (ret < 0) {

@@ -62,8 +62,10 @@ static struct bpf_map *
 map_at(struct bouncewall_bpf *skel, int i)
 {
 	struct bpf_map *maps[] = {
-		skel->maps.bw_config, skel->maps.bw_stats, skel->maps.bw_allow,
-		skel->maps.bw_block, skel->maps.bw_rate, skel->maps.bw_events,
+		skel->maps.bw_config, skel->maps.bw_stats,
+		skel->maps.bw_allow4, skel->maps.bw_allow,
+		skel->maps.bw_block4, skel->maps.bw_block,
+		skel->maps.bw_rate, skel->maps.bw_events,
 	};
 
 	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
@@ -81,8 +83,8 @@ static void
 unpin_maps_by_name(void)
 {
 	static const char *const names[] = {
-		BW_MAP_CONFIG, BW_MAP_STATS, BW_MAP_ALLOW,
-		BW_MAP_BLOCK, BW_MAP_RATE, BW_MAP_EVENTS,
+		BW_MAP_CONFIG, BW_MAP_STATS, BW_MAP_ALLOW4, BW_MAP_ALLOW,
+		BW_MAP_BLOCK4, BW_MAP_BLOCK, BW_MAP_RATE, BW_MAP_EVENTS,
 	};
 	char path[PATH_MAX];
 
@@ -147,8 +149,10 @@ kern_open(struct kern *k)
 	}
 	k->config_fd = bpf_map__fd(k->skel->maps.bw_config);
 	k->stats_fd = bpf_map__fd(k->skel->maps.bw_stats);
-	k->allow_fd = bpf_map__fd(k->skel->maps.bw_allow);
-	k->block_fd = bpf_map__fd(k->skel->maps.bw_block);
+	k->allow_fd[KERN_RM_V4] = bpf_map__fd(k->skel->maps.bw_allow4);
+	k->allow_fd[KERN_RM_V6] = bpf_map__fd(k->skel->maps.bw_allow);
+	k->block_fd[KERN_RM_V4] = bpf_map__fd(k->skel->maps.bw_block4);
+	k->block_fd[KERN_RM_V6] = bpf_map__fd(k->skel->maps.bw_block);
 	k->rate_fd = bpf_map__fd(k->skel->maps.bw_rate);
 	k->events_fd = bpf_map__fd(k->skel->maps.bw_events);
 	return 0;
@@ -349,10 +353,14 @@ kern_build_config(const struct bw_settings *s, const struct rules *r,
 	cfg->event_interval_ns = NSEC_PER_SEC;
 	cfg->prefix_v4 = s->prefix_v4;
 	cfg->prefix_v6 = s->prefix_v6;
-	for (unsigned int i = 0; i < s->n_ports && i < BW_MAX_PORTS; i++)
+	for (unsigned int i = 0; i < s->n_ports && i < BW_MAX_PORTS; i++) {
 		cfg->ports[i] = s->smtp_ports[i];
-	cfg->n_allow_plens = rules_plens(&r->allow, cfg->allow_plens);
-	cfg->n_block_plens = rules_plens(&r->block, cfg->block_plens);
+		cfg->port_bits |= 1U << (s->smtp_ports[i] % 32);
+	}
+	cfg->n_allow_plens_v4 = rules_plens(&r->allow, true, cfg->allow_plens_v4);
+	cfg->n_allow_plens_v6 = rules_plens(&r->allow, false, cfg->allow_plens_v6);
+	cfg->n_block_plens_v4 = rules_plens(&r->block, true, cfg->block_plens_v4);
+	cfg->n_block_plens_v6 = rules_plens(&r->block, false, cfg->block_plens_v6);
 }
 
 int
@@ -371,12 +379,58 @@ kern_write_config(struct kern *k, const struct bw_settings *s, const struct rule
 	return 0;
 }
 
-static void
-make_key(const struct bw_cidr *c, struct bw_key *key)
+/* A rule's key, as the map of its family wants it. */
+union rule_key {
+	struct bw_key4 v4;
+	struct bw_key v6;
+};
+
+static const char *const rule_map_name[2][KERN_RM_MAX] = {
+	{ BW_MAP_BLOCK4, BW_MAP_BLOCK },
+	{ BW_MAP_ALLOW4, BW_MAP_ALLOW },
+};
+
+static const __u8 v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+/* Which map of a list holds c (by the family of its address, never its
+ * length), and c's key there. */
+static enum kern_rule_map
+rule_key(const struct bw_cidr *c, union rule_key *key)
 {
 	memset(key, 0, sizeof(*key));
-	key->plen = c->plen;
-	memcpy(key->addr, c->addr, 16);
+	if (addr_is_v4(c->addr)) {
+		key->v4.plen = c->plen;
+		memcpy(&key->v4.addr, c->addr + 12, 4);
+		return KERN_RM_V4;
+	}
+	key->v6.plen = c->plen;
+	memcpy(key->v6.addr, c->addr, 16);
+	return KERN_RM_V6;
+}
+
+/* The CIDR a key read back from map m stands for.  False when no rule of
+ * ours has that key in that map (a length out of range, host bits set, the
+ * other family): such an entry is a stray. */
+static bool
+key_cidr(enum kern_rule_map m, const union rule_key *key, struct bw_cidr *c)
+{
+	union rule_key again;
+	__u8 masked[16];
+
+	memset(c, 0, sizeof(*c));
+	if (m == KERN_RM_V4) {
+		memcpy(c->addr, v4_mapped, sizeof(v4_mapped));
+		memcpy(c->addr + 12, &key->v4.addr, 4);
+		c->plen = key->v4.plen;
+	} else {
+		memcpy(c->addr, key->v6.addr, 16);
+		c->plen = key->v6.plen;
+	}
+	if (c->plen > 128)
+		return false;
+	memcpy(masked, c->addr, 16);
+	addr_mask(masked, c->plen);
+	return memcmp(masked, c->addr, 16) == 0 && rule_key(c, &again) == m;
 }
 
 static uint64_t
@@ -392,14 +446,14 @@ real_to_boot_ns(uint64_t expires, uint64_t now_real)
 int
 kern_put_rule(struct kern *k, bool allow, const struct rule_entry *e, uint64_t now_real)
 {
-	struct bw_key key;
+	union rule_key key;
+	enum kern_rule_map m = rule_key(&e->cidr, &key);
 	int ret;
 
-	make_key(&e->cidr, &key);
 	if (allow) {
 		struct bw_allow v = { .added_ns = kern_now_boot_ns() };
 
-		ret = bpf_map_update_elem(k->allow_fd, &key, &v, BPF_ANY);
+		ret = bpf_map_update_elem(k->allow_fd[m], &key, &v, BPF_ANY);
 	} else {
 		struct bw_rule v = {
 			.expires_ns = real_to_boot_ns(e->expires, now_real),
@@ -407,11 +461,11 @@ kern_put_rule(struct kern *k, bool allow, const struct rule_entry *e, uint64_t n
 			.origin = e->origin,
 		};
 
-		ret = bpf_map_update_elem(k->block_fd, &key, &v, BPF_ANY);
+		ret = bpf_map_update_elem(k->block_fd[m], &key, &v, BPF_ANY);
 	}
 	if (ret < 0) {
 		ret = -errno;
-		log_err("map update map=%s err=\"%s\"%s", allow ? BW_MAP_ALLOW : BW_MAP_BLOCK,
+		log_err("map update map=%s err=\"%s\"%s", rule_map_name[allow][m],
 			strerror(-ret), ret == -E2BIG || ret == -ENOSPC ? " (map full)" : "");
 	}
 	return ret;
@@ -420,46 +474,39 @@ kern_put_rule(struct kern *k, bool allow, const struct rule_entry *e, uint64_t n
 int
 kern_del_rule(struct kern *k, bool allow, const struct bw_cidr *c)
 {
-	struct bw_key key;
+	union rule_key key;
+	enum kern_rule_map m = rule_key(c, &key);
 
-	make_key(c, &key);
-	if (bpf_map_delete_elem(allow ? k->allow_fd : k->block_fd, &key) < 0 && errno != ENOENT)
+	if (bpf_map_delete_elem(allow ? k->allow_fd[m] : k->block_fd[m], &key) < 0 &&
+	    errno != ENOENT)
 		return -errno;
 	return 0;
 }
 
-static bool
-key_in_set(const struct rule_set *s, const struct bw_key *key)
-{
-	struct bw_cidr c;
-
-	c.plen = key->plen;
-	memcpy(c.addr, key->addr, 16);
-	return rules_find(s, &c) != NULL;
-}
-
-/* Delete map entries absent from s.  Collect first: deleting while
- * walking with get_next_key restarts the walk. */
+/* Delete the entries of map m that no rule in s accounts for.  Collect
+ * first: deleting while walking with get_next_key restarts the walk. */
 static int
-prune_map(int fd, const struct rule_set *s)
+prune_map(int fd, enum kern_rule_map m, const struct rule_set *s)
 {
-	struct bw_key key, next, *stray = NULL;
+	union rule_key key, next, *stray = NULL;
 	size_t n = 0, cap = 0;
+	struct bw_cidr c;
 	void *prev = NULL;
 	int ret = 0;
 
+	memset(&next, 0, sizeof(next));
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (!key_in_set(s, &next)) {
+		if (!key_cidr(m, &next, &c) || !rules_find(s, &c)) {
 			if (n == cap) {
-				size_t c = cap ? cap * 2 : 64;
-				struct bw_key *v = realloc(stray, c * sizeof(*v));
+				size_t nc = cap ? cap * 2 : 64;
+				union rule_key *v = realloc(stray, nc * sizeof(*v));
 
 				if (!v) {
 					ret = -ENOMEM;
 					break;
 				}
 				stray = v;
-				cap = c;
+				cap = nc;
 			}
 			stray[n++] = next;
 		}
@@ -475,11 +522,13 @@ prune_map(int fd, const struct rule_set *s)
 int
 kern_sync_rules(struct kern *k, const struct rules *r, uint64_t now_real)
 {
-	int ret;
+	int ret = 0;
 
-	ret = prune_map(k->allow_fd, &r->allow);
-	if (ret == 0)
-		ret = prune_map(k->block_fd, &r->block);
+	for (int m = 0; ret == 0 && m < KERN_RM_MAX; m++) {
+		ret = prune_map(k->allow_fd[m], m, &r->allow);
+		if (ret == 0)
+			ret = prune_map(k->block_fd[m], m, &r->block);
+	}
 	for (size_t i = 0; ret == 0 && i < r->allow.n; i++)
 		ret = kern_put_rule(k, true, &r->allow.v[i], now_real);
 	for (size_t i = 0; ret == 0 && i < r->block.n; i++)
@@ -487,49 +536,71 @@ kern_sync_rules(struct kern *k, const struct rules *r, uint64_t now_real)
 	return ret;
 }
 
-int
-kern_adopt_rules(struct kern *k, struct rules *r, uint64_t now_real)
+/* Add to r->block the live rules of block map m it lacks. */
+static int
+adopt_block(int fd, enum kern_rule_map m, struct rule_set *s, uint64_t now_real,
+	    uint64_t now_boot)
 {
-	uint64_t now_boot = kern_now_boot_ns();
-	struct bw_key key, next;
+	union rule_key key, next;
 	void *prev = NULL;
 	int added = 0;
 
-	while (bpf_map_get_next_key(k->block_fd, prev, &next) == 0) {
-		struct bw_rule v;
+	memset(&next, 0, sizeof(next));
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct rule_entry e = { 0 };
+		struct bw_rule v;
 
 		key = next;
 		prev = &key;
-		if (key_in_set(&r->block, &next) ||
-		    bpf_map_lookup_elem(k->block_fd, &next, &v) < 0 || next.plen > 128)
+		if (!key_cidr(m, &next, &e.cidr) || rules_find(s, &e.cidr) ||
+		    bpf_map_lookup_elem(fd, &next, &v) < 0)
 			continue;
 		if (v.expires_ns && v.expires_ns <= now_boot)
 			continue;
-		e.cidr.plen = next.plen;
-		memcpy(e.cidr.addr, next.addr, 16);
 		e.action = v.action;
 		e.origin = v.origin;
 		e.added = now_real;
 		e.expires = v.expires_ns ? now_real + (v.expires_ns - now_boot) / NSEC_PER_SEC + 1 : 0;
 		snprintf(e.text, sizeof(e.text), "adopted from kernel");
-		if (rules_put(&r->block, &e) == 0)
+		if (rules_put(s, &e) == 0)
 			added++;
 	}
-	prev = NULL;
-	while (bpf_map_get_next_key(k->allow_fd, prev, &next) == 0) {
+	return added;
+}
+
+/* Add to r->allow the rules of allow map m it lacks. */
+static int
+adopt_allow(int fd, enum kern_rule_map m, struct rule_set *s, uint64_t now_real)
+{
+	union rule_key key, next;
+	void *prev = NULL;
+	int added = 0;
+
+	memset(&next, 0, sizeof(next));
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct rule_entry e = { 0 };
 
 		key = next;
 		prev = &key;
-		if (key_in_set(&r->allow, &next) || next.plen > 128)
+		if (!key_cidr(m, &next, &e.cidr) || rules_find(s, &e.cidr))
 			continue;
-		e.cidr.plen = next.plen;
-		memcpy(e.cidr.addr, next.addr, 16);
 		e.added = now_real;
 		snprintf(e.text, sizeof(e.text), "adopted from kernel");
-		if (rules_put(&r->allow, &e) == 0)
+		if (rules_put(s, &e) == 0)
 			added++;
+	}
+	return added;
+}
+
+int
+kern_adopt_rules(struct kern *k, struct rules *r, uint64_t now_real)
+{
+	uint64_t now_boot = kern_now_boot_ns();
+	int added = 0;
+
+	for (int m = 0; m < KERN_RM_MAX; m++) {
+		added += adopt_block(k->block_fd[m], m, &r->block, now_real, now_boot);
+		added += adopt_allow(k->allow_fd[m], m, &r->allow, now_real);
 	}
 	return added;
 }
@@ -538,21 +609,32 @@ int
 kern_read_stats(struct kern *k, uint64_t out[BW_CNT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *v;
+	struct bw_counters *v;
+	__u32 zero = 0;
+	int ret = 0;
 
 	if (ncpu <= 0)
 		return -EINVAL;
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (__u32 i = 0; i < BW_CNT_MAX; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(k->stats_fd, &i, v) < 0)
-			continue;
+	memset(out, 0, BW_CNT_MAX * sizeof(out[0]));
+	if (bpf_map_lookup_elem(k->stats_fd, &zero, v) < 0) {
+		ret = -errno;
+		log_err("map lookup map=%s err=\"%s\"", BW_MAP_STATS, strerror(-ret));
+	} else {
 		for (int c = 0; c < ncpu; c++)
-			out[i] += v[c];
+			for (int i = 0; i < BW_CNT_MAX; i++)
+				out[i] += v[c].cnt[i];
 	}
 	free(v);
+	if (ret < 0)
+		return ret;
+	/* One increment a packet less in the kernel: every packet counts in
+	 * exactly one of these. */
+	out[BW_CNT_PACKETS] = out[BW_CNT_PASS_UNPARSED] + out[BW_CNT_PASS_NOT_TCP] +
+			      out[BW_CNT_PASS_NOT_SMTP] + out[BW_CNT_SMTP] +
+			      out[BW_CNT_NO_CONFIG];
 	return 0;
 }
 

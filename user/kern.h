@@ -32,9 +32,17 @@ struct kern_iface {
 struct bouncewall_bpf;
 struct ring_buffer;
 
+/* The maps of a rule list, one per address family (bouncewall.h). */
+enum kern_rule_map {
+	KERN_RM_V4,		/* bw_allow4, bw_block4 */
+	KERN_RM_V6,		/* bw_allow, bw_block */
+	KERN_RM_MAX
+};
+
 struct kern {
 	struct bouncewall_bpf *skel;
-	int config_fd, stats_fd, allow_fd, block_fd, rate_fd, events_fd;
+	int config_fd, stats_fd, rate_fd, events_fd;
+	int allow_fd[KERN_RM_MAX], block_fd[KERN_RM_MAX];
 	bool maps_adopted;	/* maps were found pinned (agent restart) */
 	struct kern_iface ifaces[BW_MAX_IFACES];
 	unsigned int n_ifaces;
@@ -61,14 +69,18 @@ int kern_detach_pinned(const char *ifname);
 /* Clean shutdown: detach every interface and unpin the maps. */
 void kern_close(struct kern *k, bool unpin);
 
-/* Build struct bw_config from settings and the rules' prefix lengths. */
+/* Build struct bw_config from settings and the rules' prefix lengths, per
+ * list and address family. */
 void kern_build_config(const struct bw_settings *s, const struct rules *r,
 		       struct bw_config *cfg);
 int kern_write_config(struct kern *k, const struct bw_settings *s,
 		      const struct rules *r);
 
-/* Write or delete one rule in bw_allow / bw_block.  `now_real` converts
- * the rule's wall-clock expiry to the kernel's CLOCK_BOOTTIME. */
+/* Write or delete one rule in the allow or block map of its address
+ * family.  `now_real` converts the rule's wall-clock expiry to the
+ * kernel's CLOCK_BOOTTIME.  Write the config after a put and after a
+ * delete (kern_write_config), so it never lacks a length that the kernel
+ * would miss a rule for. */
 int kern_put_rule(struct kern *k, bool allow, const struct rule_entry *e,
 		  uint64_t now_real);
 int kern_del_rule(struct kern *k, bool allow, const struct bw_cidr *c);
@@ -81,7 +93,8 @@ int kern_sync_rules(struct kern *k, const struct rules *r, uint64_t now_real);
  * crash that beat the state file).  Returns how many were added. */
 int kern_adopt_rules(struct kern *k, struct rules *r, uint64_t now_real);
 
-/* Sum the per-CPU counters into out[BW_CNT_MAX]. */
+/* Sum the per-CPU counters into out[BW_CNT_MAX].  out[BW_CNT_PACKETS] is
+ * the sum of the five top-level classes (the kernel does not count it). */
 int kern_read_stats(struct kern *k, uint64_t out[BW_CNT_MAX]);
 
 /* Seconds and nanoseconds helpers: wall clock and CLOCK_BOOTTIME. */

@@ -41,13 +41,17 @@ rules_find(const struct rule_set *s, const struct bw_cidr *c)
 }
 
 unsigned int
-rules_plens(const struct rule_set *s, __u8 out[BW_MAX_PLENS])
+rules_plens(const struct rule_set *s, bool v4, __u8 out[BW_MAX_PLENS])
 {
 	bool seen[129] = { false };
 	unsigned int n = 0;
 
-	for (size_t i = 0; i < s->n; i++)
-		seen[s->v[i].cidr.plen] = true;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct bw_cidr *c = &s->v[i].cidr;
+
+		if (c->plen <= 128 && addr_is_v4(c->addr) == v4)
+			seen[c->plen] = true;
+	}
 	for (int p = 128; p >= 0 && n < BW_MAX_PLENS; p--)
 		if (seen[p])
 			out[n++] = (__u8)p;
@@ -68,7 +72,7 @@ rules_put(struct rule_set *s, const struct rule_entry *e)
 	}
 	if (s->n >= BW_RULES_MAX)
 		return -ENOSPC;
-	n = rules_plens(s, plens);
+	n = rules_plens(s, addr_is_v4(e->cidr.addr), plens);
 	for (unsigned int i = 0; i < n; i++)
 		plen_used |= plens[i] == e->cidr.plen;
 	if (!plen_used && n >= BW_MAX_PLENS)

@@ -46,16 +46,19 @@ void rules_free(struct rules *r);
 struct rule_entry *rules_find(const struct rule_set *s, const struct bw_cidr *c);
 
 /* Insert, or replace the entry with the same CIDR.  Returns 0 (new),
- * 1 (replaced), -ENOSPC past BW_RULES_MAX, -E2BIG when the rule would need a
- * (BW_MAX_PLENS + 1)-th distinct prefix length, -ENOMEM. */
+ * 1 (replaced), -ENOSPC past BW_RULES_MAX, -E2BIG when the rule would need
+ * a (BW_MAX_PLENS + 1)-th distinct prefix length in its address family
+ * (hosts count as one), -ENOMEM. */
 int rules_put(struct rule_set *s, const struct rule_entry *e);
 
 /* 0, or -ENOENT. */
 int rules_del(struct rule_set *s, const struct bw_cidr *c);
 
-/* The distinct prefix lengths in use, longest first, as the kernel's
- * config wants them.  Returns how many (never more than BW_MAX_PLENS). */
-unsigned int rules_plens(const struct rule_set *s, __u8 out[BW_MAX_PLENS]);
+/* The distinct prefix lengths (128-bit form) in use by rules of one
+ * address family (v4: IPv4-mapped addresses; the family is the address's,
+ * never the length's), longest first, as the kernel's config wants them.
+ * Returns how many (never more than BW_MAX_PLENS). */
+unsigned int rules_plens(const struct rule_set *s, bool v4, __u8 out[BW_MAX_PLENS]);
 
 /* The longest rule covering addr that has not expired at `now`, or NULL. */
 const struct rule_entry *rules_match(const struct rule_set *s, const __u8 addr[16],

@@ -40,11 +40,25 @@
 #define DST_V4		"192.0.2.25"
 #define DST_V6		"2001:db8:25::25"
 
+/* Which of a list's maps holds a rule: one per family (bouncewall.h). */
+enum rule_map {
+	RM_V4,
+	RM_V6,
+	RM_MAX
+};
+
+static const char *const rule_map_names[2][RM_MAX] = {
+	{ BW_MAP_BLOCK4, BW_MAP_BLOCK },
+	{ BW_MAP_ALLOW4, BW_MAP_ALLOW },
+};
+
 static struct {
 	struct bpf_object *obj;
 	int prog_fd;
-	int config_fd, stats_fd, allow_fd, block_fd, rate_fd, events_fd;
+	int config_fd, stats_fd, rate_fd, events_fd;
+	int rule_fd[2][RM_MAX];		/* [allow][enum rule_map] */
 	int ncpus;
+	unsigned long runs;		/* runs the kernel accepted */
 	struct bw_config cfg;		/* what the config map holds */
 	struct ring_buffer *rb;
 	struct bw_event last_ev;	/* last event consumed */
@@ -205,6 +219,7 @@ run_raw(const __u8 *buf, size_t len)
 	err = bpf_prog_test_run_opts(env.prog_fd, &opts);
 	if (err)
 		return err;
+	env.runs++;
 	return opts.retval;
 }
 
@@ -223,13 +238,15 @@ run(const struct pkt_spec *s)
 static __u64
 stat(__u32 idx)
 {
-	__u64 vals[env.ncpus], sum = 0;
+	struct bw_counters vals[env.ncpus];
+	__u64 sum = 0;
+	__u32 zero = 0;
 	int i;
 
-	if (bpf_map_lookup_elem(env.stats_fd, &idx, vals))
+	if (idx >= BW_CNT_MAX || bpf_map_lookup_elem(env.stats_fd, &zero, vals))
 		return (__u64)-1;
 	for (i = 0; i < env.ncpus; i++)
-		sum += vals[i];
+		sum += vals[i].cnt[idx];
 	return sum;
 }
 
@@ -292,13 +309,9 @@ write_config(void)
 static int
 set_config(__u32 mode, __u32 syn_rate, __u32 syn_burst, __u32 throttle_rate)
 {
-	struct bw_config *c = &env.cfg;
-	__u8 allow[BW_MAX_PLENS], block[BW_MAX_PLENS];
-	__u32 n_allow = c->n_allow_plens, n_block = c->n_block_plens;
+	struct bw_config *c = &env.cfg, old = *c;
 
-	/* Keep the plens of rules already inserted. */
-	memcpy(allow, c->allow_plens, sizeof(allow));
-	memcpy(block, c->block_plens, sizeof(block));
+	/* Keep what the config says of rules already inserted. */
 	memset(c, 0, sizeof(*c));
 	c->mode = mode;
 	c->syn_rate = syn_rate;
@@ -318,10 +331,15 @@ set_config(__u32 mode, __u32 syn_rate, __u32 syn_burst, __u32 throttle_rate)
 	c->ports[0] = 25;
 	c->ports[1] = 465;
 	c->ports[2] = 587;
-	memcpy(c->allow_plens, allow, sizeof(allow));
-	memcpy(c->block_plens, block, sizeof(block));
-	c->n_allow_plens = n_allow;
-	c->n_block_plens = n_block;
+	c->port_bits = 1U << (25 % 32) | 1U << (465 % 32) | 1U << (587 % 32);
+	c->n_allow_plens_v4 = old.n_allow_plens_v4;
+	c->n_allow_plens_v6 = old.n_allow_plens_v6;
+	c->n_block_plens_v4 = old.n_block_plens_v4;
+	c->n_block_plens_v6 = old.n_block_plens_v6;
+	memcpy(c->allow_plens_v4, old.allow_plens_v4, sizeof(old.allow_plens_v4));
+	memcpy(c->allow_plens_v6, old.allow_plens_v6, sizeof(old.allow_plens_v6));
+	memcpy(c->block_plens_v4, old.block_plens_v4, sizeof(old.block_plens_v4));
+	memcpy(c->block_plens_v6, old.block_plens_v6, sizeof(old.block_plens_v6));
 	return write_config();
 }
 
@@ -345,36 +363,75 @@ plens_add(__u8 *plens, __u32 *n, __u8 plen)
 	(*n)++;
 }
 
+/* The map a rule belongs in (family by the address, IPv4-mapped or not)
+ * and the key as that map wants it. */
+struct rule_key {
+	enum rule_map map;
+	union {
+		struct bw_key4 v4;
+		struct bw_key v6;
+	} k;
+};
+
+static bool
+rule_key(const char *cidr, struct rule_key *rk)
+{
+	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
+	struct bw_key key;
+
+	if (!make_key(cidr, &key))
+		return false;
+	memset(rk, 0, sizeof(*rk));
+	if (memcmp(key.addr, mapped, sizeof(mapped)) == 0) {
+		rk->map = RM_V4;
+		rk->k.v4.plen = key.plen;
+		memcpy(&rk->k.v4.addr, key.addr + 12, 4);
+	} else {
+		rk->map = RM_V6;
+		rk->k.v6 = key;
+	}
+	return true;
+}
+
+/* Put value under cidr in the allow or block list and list its prefix
+ * length in the config, as the agent would. */
+static int
+add_rule(bool allow, const char *cidr, const void *value)
+{
+	struct bw_config *c = &env.cfg;
+	struct rule_key rk;
+	int err;
+
+	if (!rule_key(cidr, &rk))
+		return -EINVAL;
+	err = bpf_map_update_elem(env.rule_fd[allow][rk.map], &rk.k, value, BPF_ANY);
+	if (err)
+		return err;
+	if (rk.map == RM_V4 && allow)
+		plens_add(c->allow_plens_v4, &c->n_allow_plens_v4, rk.k.v4.plen);
+	else if (rk.map == RM_V4)
+		plens_add(c->block_plens_v4, &c->n_block_plens_v4, rk.k.v4.plen);
+	else if (allow)
+		plens_add(c->allow_plens_v6, &c->n_allow_plens_v6, rk.k.v6.plen);
+	else
+		plens_add(c->block_plens_v6, &c->n_block_plens_v6, rk.k.v6.plen);
+	return write_config();
+}
+
 static int
 add_block(const char *cidr, __u32 action, __u64 expires_ns)
 {
 	struct bw_rule rule = { .expires_ns = expires_ns, .action = action };
-	struct bw_key key;
-	int err;
 
-	if (!make_key(cidr, &key))
-		return -EINVAL;
-	err = bpf_map_update_elem(env.block_fd, &key, &rule, BPF_ANY);
-	if (err)
-		return err;
-	plens_add(env.cfg.block_plens, &env.cfg.n_block_plens, key.plen);
-	return write_config();
+	return add_rule(false, cidr, &rule);
 }
 
 static int
 add_allow(const char *cidr)
 {
 	struct bw_allow v = { .added_ns = boot_ns() };
-	struct bw_key key;
-	int err;
 
-	if (!make_key(cidr, &key))
-		return -EINVAL;
-	err = bpf_map_update_elem(env.allow_fd, &key, &v, BPF_ANY);
-	if (err)
-		return err;
-	plens_add(env.cfg.allow_plens, &env.cfg.n_allow_plens, key.plen);
-	return write_config();
+	return add_rule(true, cidr, &v);
 }
 
 /* Rate state of the prefix cidr names; zeroed if there is none. */
@@ -409,7 +466,7 @@ consume_events(void)
 static void
 clear_hash(int fd)
 {
-	struct bw_key key;
+	struct bw_key key;	/* the largest key of any map */
 
 	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
 		bpf_map_delete_elem(fd, &key);
@@ -418,15 +475,17 @@ clear_hash(int fd)
 static void
 reset(void)
 {
-	__u64 zeros[env.ncpus];
-	__u32 i;
+	struct bw_counters zeros[env.ncpus];
+	__u32 i = 0;
 
 	memset(zeros, 0, sizeof(zeros));
-	for (i = 0; i < BW_CNT_MAX; i++)
-		bpf_map_update_elem(env.stats_fd, &i, zeros, BPF_ANY);
-	clear_hash(env.allow_fd);
-	clear_hash(env.block_fd);
+	bpf_map_update_elem(env.stats_fd, &i, zeros, BPF_ANY);
+	for (i = 0; i < RM_MAX; i++) {
+		clear_hash(env.rule_fd[0][i]);
+		clear_hash(env.rule_fd[1][i]);
+	}
 	clear_hash(env.rate_fd);
+	env.runs = 0;
 	consume_events();
 	memset(&env.last_ev, 0, sizeof(env.last_ev));
 	memset(&env.cfg, 0, sizeof(env.cfg));
@@ -613,6 +672,28 @@ non_smtp_port_from_blocked_passes(void)
 	ASSERT_EQ(run(&s), XDP_PASS, "blocked source: port 80 still passes");
 	ASSERT_EQ(stat(BW_CNT_PASS_NOT_SMTP), 1, "counted not-SMTP");
 	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 0, "no block counted");
+}
+
+/* port_bits only turns ports away; the list decides. */
+static void
+port_bits_prefilter_exact(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7", .dport = 25 + 32 };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_PASS, "port 57 shares 25's bit but is not SMTP");
+	env.cfg.ports[3] = 2048;
+	env.cfg.port_bits |= 1U << (2048 % 32);
+	write_config();
+	s.dport = 2048;
+	ASSERT_EQ(run(&s), XDP_DROP, "a configured port past 1023 is SMTP");
+	s.dport = 2048 + 32;
+	ASSERT_EQ(run(&s), XDP_PASS, "port 2080 shares 2048's bit but is not SMTP");
+	s.dport = 25;
+	env.cfg.port_bits = 0;
+	write_config();
+	ASSERT_EQ(run(&s), XDP_PASS, "a port the bits leave out is not SMTP");
+	ASSERT_EQ(stat(BW_CNT_PASS_NOT_SMTP), 3, "counted not-SMTP");
 }
 
 static void
@@ -897,6 +978,179 @@ rate_prefix_groups_sources(void)
 	ASSERT_EQ(run(&s), XDP_DROP, "same /64 shares the budget (prefix_v6)");
 }
 
+
+/* Rules land in the map of their family, hosts at plen 128, and the
+ * config lists each family's lengths apart. */
+static void
+rules_in_family_maps(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	struct bw_key4 k4 = { .plen = 128 };
+	struct bw_key k6 = { .plen = 128 };
+	struct bw_rule rule;
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	add_block("2001:db8:bad::7", BW_ACT_BLOCK, 0);
+	add_block("203.0.113.0/24", BW_ACT_BLOCK, 0);
+	inet_pton(AF_INET, "198.51.100.7", &k4.addr);
+	inet_pton(AF_INET6, "2001:db8:bad::7", k6.addr);
+	ASSERT_OK(bpf_map_lookup_elem(env.rule_fd[0][RM_V4], &k4, &rule),
+		  "IPv4 host keyed (128, 4 bytes) in bw_block4");
+	ASSERT_OK(bpf_map_lookup_elem(env.rule_fd[0][RM_V6], &k6, &rule),
+		  "IPv6 host keyed (128, 16 bytes) in bw_block");
+	ASSERT_EQ(env.cfg.n_block_plens_v4, 2, "IPv4 lengths: host and /24");
+	ASSERT_EQ(env.cfg.n_block_plens_v6, 1, "IPv6 lengths: host");
+	ASSERT_EQ(run(&s), XDP_DROP, "IPv4 host drops");
+	s.src = "2001:db8:bad::7";
+	ASSERT_EQ(run(&s), XDP_DROP, "IPv6 host drops");
+	s.src = "203.0.113.9";
+	ASSERT_EQ(run(&s), XDP_DROP, "IPv4 /24 member drops");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 3, "counted DROP_BLOCK");
+}
+
+static void
+expired_host_falls_through_to_cidr(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	__u64 past = boot_ns() - NSEC_PER_SEC;
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, past);
+	ASSERT_EQ(run(&s), XDP_PASS, "expired IPv4 host alone passes");
+	add_block("198.51.100.0/24", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "expired IPv4 host falls through to a live /24");
+
+	s.src = "2001:db8:bad::7";
+	add_block("2001:db8:bad::7", BW_ACT_BLOCK, past);
+	ASSERT_EQ(run(&s), XDP_PASS, "expired IPv6 host alone passes");
+	add_block("2001:db8:bad::/64", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "expired IPv6 host falls through to a live /64");
+
+	/* CIDR to shorter CIDR too. */
+	s.src = "203.0.113.9";
+	add_block("203.0.113.0/26", BW_ACT_BLOCK, past);
+	ASSERT_EQ(run(&s), XDP_PASS, "expired /26 alone passes");
+	add_block("203.0.0.0/16", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "expired /26 falls through to a live /16");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 3, "counted DROP_BLOCK");
+}
+
+/* The longest live entry decides, even when a shorter one is harsher. */
+static void
+longest_live_match_decides(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+	int i, passed = 0;
+
+	set_config(BW_MODE_ENFORCE, 1000, 1000, 2);
+	add_block("198.51.100.0/24", BW_ACT_BLOCK, 0);
+	add_block("198.51.100.7", BW_ACT_THROTTLE, 0);
+	for (i = 0; i < 2; i++)
+		passed += run(&s) == XDP_PASS;
+	ASSERT_EQ(passed, 2, "throttled host inside a blocked /24 is throttled, not blocked");
+	ASSERT_EQ(run(&s), XDP_DROP, "over its throttle rate it drops");
+	ASSERT_EQ(stat(BW_CNT_DROP_THROTTLE), 1, "counted DROP_THROTTLE");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 0, "the /24 did not decide");
+	s.src = "198.51.100.8";
+	ASSERT_EQ(run(&s), XDP_DROP, "its neighbour is blocked by the /24");
+
+	/* An entry with an action the kernel does not know is ignored. */
+	s.src = "198.51.100.9";
+	add_block("198.51.100.9", 99, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "unknown action on the host: the /24 decides");
+}
+
+static void
+allow_host_beats_block_cidr(void)
+{
+	struct pkt_spec s = { .src = "198.51.100.7" };
+
+	add_block("198.51.100.0/24", BW_ACT_BLOCK, 0);
+	add_allow("198.51.100.7");
+	ASSERT_EQ(run(&s), XDP_PASS, "allowed IPv4 host inside a blocked /24 passes");
+	s.src = "198.51.100.8";
+	ASSERT_EQ(run(&s), XDP_DROP, "the rest of the /24 is still blocked");
+
+	s.src = "2001:db8:bad::7";
+	add_block("2001:db8:bad::/64", BW_ACT_BLOCK, 0);
+	add_allow("2001:db8:bad::7");
+	ASSERT_EQ(run(&s), XDP_PASS, "allowed IPv6 host inside a blocked /64 passes");
+	s.src = "2001:db8:bad::8";
+	ASSERT_EQ(run(&s), XDP_DROP, "the rest of the /64 is still blocked");
+
+	s.src = "2001:db8:cafe::1";
+	add_block("2001:db8:cafe::1", BW_ACT_BLOCK, 0);
+	add_allow("2001:db8:cafe::/48");
+	ASSERT_EQ(run(&s), XDP_PASS, "allowed IPv6 /48 beats a blocked host in it");
+	ASSERT_EQ(stat(BW_CNT_PASS_ALLOW), 3, "counted PASS_ALLOW");
+	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 2, "counted DROP_BLOCK");
+}
+
+/* A rule's family is its address's, not its length's. */
+static void
+family_by_address_not_length(void)
+{
+	struct pkt_spec s = { .src = "2001:db8::5" };
+
+	add_block("2001:db8::/112", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "IPv6 /112 (plen >= 96) drops inside");
+	s.src = "2001:db8::1:5";
+	ASSERT_EQ(run(&s), XDP_PASS, "and passes outside");
+	/* 10.0.0.0/8 is plen 104: it must not cover IPv6 sources. */
+	add_block("10.0.0.0/8", BW_ACT_BLOCK, 0);
+	s.src = "10.1.2.3";
+	ASSERT_EQ(run(&s), XDP_DROP, "IPv4 /8 drops inside");
+	s.src = "2001:db8::1:5";
+	ASSERT_EQ(run(&s), XDP_PASS, "an IPv4 length does not touch an IPv6 source");
+	ASSERT_EQ(env.cfg.n_block_plens_v4, 1, "one IPv4 length");
+	ASSERT_EQ(env.cfg.n_block_plens_v6, 1, "one IPv6 length");
+}
+
+/* BW_MAX_PLENS lengths per family and list: the shortest is still seen. */
+static void
+full_plen_lists_walked(void)
+{
+	struct pkt_spec s = { .src = "10.1.2.3" };
+	char cidr[64];
+	int i;
+
+	for (i = 0; i < BW_MAX_PLENS; i++) {
+		/* /8 covers the source; /9../23 are elsewhere. */
+		snprintf(cidr, sizeof(cidr), "%d.0.0.0/%d", i ? 100 + i : 10, 8 + i);
+		add_block(cidr, BW_ACT_BLOCK, 0);
+		snprintf(cidr, sizeof(cidr), "%x::/%d", i ? 0x2400 + i * 0x100 : 0x2001, 16 + i);
+		add_block(cidr, BW_ACT_BLOCK, 0);
+	}
+	ASSERT_EQ(env.cfg.n_block_plens_v4, BW_MAX_PLENS, "IPv4 list full");
+	ASSERT_EQ(env.cfg.n_block_plens_v6, BW_MAX_PLENS, "IPv6 list full");
+	ASSERT_EQ(run(&s), XDP_DROP, "16th IPv4 length (/8) matches");
+	s.src = "2001:db8::1";
+	ASSERT_EQ(run(&s), XDP_DROP, "16th IPv6 length (/16) matches");
+	s.src = "11.1.2.3";
+	ASSERT_EQ(run(&s), XDP_PASS, "outside every IPv4 rule passes");
+}
+
+/* An IPv6 packet from an IPv4-mapped address meets the IPv4 rules, and
+ * the IPv6 ones that cover ::ffff:0:0/96, as when they were one list. */
+static void
+v4_mapped_v6_source_meets_v4_rules(void)
+{
+	struct pkt_spec s = { .src = "::ffff:198.51.100.7" };
+
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
+	ASSERT_EQ(run(&s), XDP_DROP, "mapped source: IPv4 host block applies");
+	s.src = "::ffff:198.51.100.8";
+	ASSERT_EQ(run(&s), XDP_PASS, "mapped neighbour passes");
+	add_block("198.51.100.0/24", BW_ACT_THROTTLE, 0);
+	add_block("::/64", BW_ACT_BLOCK, 0);
+	set_config(BW_MODE_ENFORCE, 1000, 1000, 1);
+	ASSERT_EQ(run(&s), XDP_PASS, "IPv4 /24 throttle is longer than ::/64");
+	ASSERT_EQ(run(&s), XDP_DROP, "and throttles");
+	s.src = "::ffff:198.51.101.8";
+	ASSERT_EQ(run(&s), XDP_DROP, "outside the /24: ::/64 blocks");
+	add_allow("198.51.101.0/24");
+	ASSERT_EQ(run(&s), XDP_PASS, "IPv4 allow covers the mapped source");
+}
+
 /* ---------------------------------------------------------------------
  * Runner
  */
@@ -923,6 +1177,7 @@ static const struct test_case cases[] = {
 	CASE(truncated_vlan_ipv4_passes),
 	CASE(truncated_ipv6_ext_passes),
 	CASE(non_smtp_port_from_blocked_passes),
+	CASE(port_bits_prefilter_exact),
 	CASE(rate_under_limit_passes),
 	CASE(rate_over_limit_drops_and_reports),
 	CASE(throttled_source_limited),
@@ -939,9 +1194,17 @@ static const struct test_case cases[] = {
 	CASE(non_syn_from_ratelimited_passes),
 	CASE(syn_rate_zero_disables_limit),
 	CASE(rate_prefix_groups_sources),
+	CASE(rules_in_family_maps),
+	CASE(expired_host_falls_through_to_cidr),
+	CASE(longest_live_match_decides),
+	CASE(allow_host_beats_block_cidr),
+	CASE(family_by_address_not_length),
+	CASE(full_plen_lists_walked),
+	CASE(v4_mapped_v6_source_meets_v4_rules),
 };
 
-/* Every packet lands in exactly one top-level class. */
+/* Every packet lands in exactly one top-level class; their sum stands for
+ * PACKETS, which the kernel leaves to its readers. */
 static void
 counters_add_up(void)
 {
@@ -949,7 +1212,8 @@ counters_add_up(void)
 		    stat(BW_CNT_PASS_NOT_SMTP) + stat(BW_CNT_SMTP) +
 		    stat(BW_CNT_NO_CONFIG);
 
-	ASSERT_EQ(sum, stat(BW_CNT_PACKETS), "top-level counters add up to PACKETS");
+	ASSERT_EQ(sum, env.runs, "top-level counters add up to the packets run");
+	ASSERT_EQ(stat(BW_CNT_PACKETS), 0, "the kernel does not count PACKETS");
 	ASSERT_EQ(stat(BW_CNT_EVENTS_LOST), 0, "no event lost");
 	ASSERT_EQ(stat(BW_CNT_RATE_MAP_FULL), 0, "rate map never full");
 }
@@ -990,13 +1254,15 @@ setup(const char *path)
 	env.prog_fd = bpf_program__fd(prog);
 	env.config_fd = find_map(BW_MAP_CONFIG);
 	env.stats_fd = find_map(BW_MAP_STATS);
-	env.allow_fd = find_map(BW_MAP_ALLOW);
-	env.block_fd = find_map(BW_MAP_BLOCK);
 	env.rate_fd = find_map(BW_MAP_RATE);
 	env.events_fd = find_map(BW_MAP_EVENTS);
-	if (env.config_fd < 0 || env.stats_fd < 0 || env.allow_fd < 0 ||
-	    env.block_fd < 0 || env.rate_fd < 0 || env.events_fd < 0)
+	if (env.config_fd < 0 || env.stats_fd < 0 || env.rate_fd < 0 ||
+	    env.events_fd < 0)
 		return -1;
+	for (int a = 0; a < 2; a++)
+		for (int m = 0; m < RM_MAX; m++)
+			if ((env.rule_fd[a][m] = find_map(rule_map_names[a][m])) < 0)
+				return -1;
 	env.ncpus = libbpf_num_possible_cpus();
 	if (env.ncpus <= 0) {
 		fprintf(stderr, "cannot count possible CPUs\n");

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "kern.h"
 #include "rules.h"
 
 static struct rule_entry
@@ -59,13 +60,22 @@ plens_longest_first_and_bounded(void **state)
 	rules_put(&r.block, &e);
 	e = mk("fd00::/64", BW_ACT_BLOCK, 0, "");
 	rules_put(&r.block, &e);
-	assert_int_equal(rules_plens(&r.block, pl), 3);
+	e = mk("fd00::/112", BW_ACT_BLOCK, 0, "");
+	rules_put(&r.block, &e);
+	/* One list per family, each longest (a host) first. */
+	assert_int_equal(rules_plens(&r.block, true, pl), 2);
 	assert_int_equal(pl[0], 128);
 	assert_int_equal(pl[1], 120);
-	assert_int_equal(pl[2], 64);
+	/* Family by address, not length: an IPv6 /112 is plen 112, under
+	 * the IPv4 /24's 120 and over 96, and still IPv6. */
+	assert_int_equal(rules_plens(&r.block, false, pl), 2);
+	assert_int_equal(pl[0], 112);
+	assert_int_equal(pl[1], 64);
+	assert_int_equal(rules_plens(&r.allow, true, pl), 0);
 	rules_free(&r);
 
-	/* 16 distinct lengths fit; the 17th is refused, an existing one not. */
+	/* 16 distinct IPv6 lengths fit; the 17th is refused, an existing one
+	 * not, and the IPv4 lengths have a budget of their own. */
 	for (int p = 1; p <= BW_MAX_PLENS; p++) {
 		snprintf(cidr, sizeof(cidr), "::/%d", p);
 		e = mk(cidr, BW_ACT_BLOCK, 0, "");
@@ -73,8 +83,75 @@ plens_longest_first_and_bounded(void **state)
 	}
 	e = mk("::/100", BW_ACT_BLOCK, 0, "");
 	assert_int_equal(rules_put(&r.block, &e), -E2BIG);
+	e = mk("fe00::1", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), -E2BIG);
 	e = mk("fe00::/8", BW_ACT_BLOCK, 0, "");
 	assert_int_equal(rules_put(&r.block, &e), 0);
+	e = mk("10.0.0.0/8", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), 0);
+	e = mk("10.0.0.9", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), 0);
+	/* The allow list has its own budget. */
+	e = mk("::/100", 0, 0, "");
+	assert_int_equal(rules_put(&r.allow, &e), 0);
+	rules_free(&r);
+
+	/* Likewise 16 IPv4 lengths (hosts one of them), whatever the IPv6
+	 * side holds. */
+	e = mk("fd00::/20", BW_ACT_BLOCK, 0, "");
+	rules_put(&r.block, &e);
+	e = mk("10.0.0.1", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), 0);
+	for (int p = 0; p < BW_MAX_PLENS - 1; p++) {
+		snprintf(cidr, sizeof(cidr), "10.0.0.0/%d", 8 + p);
+		e = mk(cidr, BW_ACT_BLOCK, 0, "");
+		assert_int_equal(rules_put(&r.block, &e), 0);
+	}
+	e = mk("10.0.0.0/30", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), -E2BIG);
+	e = mk("10.0.0.2", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), 0);
+	e = mk("fd00::/21", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), 0);
+	assert_int_equal(rules_plens(&r.block, true, pl), BW_MAX_PLENS);
+	assert_int_equal(pl[0], 128);
+	assert_int_equal(pl[1], 96 + 22);
+	assert_int_equal(pl[BW_MAX_PLENS - 1], 96 + 8);
+	rules_free(&r);
+}
+
+/* The kernel's config: lengths per list and family. */
+static void
+build_config_per_family(void **state)
+{
+	struct bw_settings set;
+	struct bw_config cfg;
+	struct rules r = { 0 };
+	struct rule_entry e;
+
+	settings_defaults(&set);
+	e = mk("10.0.0.0/24", BW_ACT_BLOCK, 0, "");
+	rules_put(&r.block, &e);
+	e = mk("2001:db8::/48", BW_ACT_BLOCK, 0, "");
+	rules_put(&r.block, &e);
+	e = mk("2001:db8::7", BW_ACT_BLOCK, 0, "");
+	rules_put(&r.block, &e);
+	e = mk("192.0.2.1", 0, 0, "");
+	rules_put(&r.allow, &e);
+	e = mk("fd00::/64", 0, 0, "");
+	rules_put(&r.allow, &e);
+	kern_build_config(&set, &r, &cfg);
+	assert_int_equal(cfg.n_block_plens_v4, 1);
+	assert_int_equal(cfg.block_plens_v4[0], 120);
+	assert_int_equal(cfg.n_block_plens_v6, 2);
+	assert_int_equal(cfg.block_plens_v6[0], 128);
+	assert_int_equal(cfg.block_plens_v6[1], 48);
+	assert_int_equal(cfg.n_allow_plens_v4, 1);
+	assert_int_equal(cfg.allow_plens_v4[0], 128);
+	assert_int_equal(cfg.n_allow_plens_v6, 1);
+	assert_int_equal(cfg.allow_plens_v6[0], 64);
+	/* 25, 465, 587 by default: their bits and no other. */
+	assert_int_equal(cfg.port_bits, 1U << 25 | 1U << (465 % 32) | 1U << (587 % 32));
 	rules_free(&r);
 }
 
@@ -180,6 +257,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(put_replaces_same_cidr),
 		cmocka_unit_test(plens_longest_first_and_bounded),
+		cmocka_unit_test(build_config_per_family),
 		cmocka_unit_test(match_longest_active),
 		cmocka_unit_test(expire_removes_only_expired),
 		cmocka_unit_test(save_load_round_trip),
