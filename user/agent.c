@@ -35,7 +35,7 @@
 #define SAMPLE_MIN	16	/* of ENGINE_SAMPLE_ONE: never below 1/64 */
 #define CALM_TICKS	10	/* drop-free seconds before sampling eases */
 
-enum { EV_SIGNAL = 1, EV_CTL, EV_RING, EV_TICK, EV_METRICS, EV_CAPTURE = 64 };
+enum { EV_SIGNAL = 1, EV_CTL, EV_RING, EV_TICK, EV_CAPTURE = 64 };
 
 static uint64_t
 realtime_ns(void)
@@ -205,10 +205,8 @@ serve_client(struct agent *a, int lfd)
 }
 
 static void
-fill_metrics(void *ctx, struct metrics_snapshot *m)
+fill_metrics(struct agent *a, struct metrics_snapshot *m)
 {
-	struct agent *a = ctx;
-
 	m->version = BW_VERSION;
 	kern_read_stats(&a->kern, m->kern);
 	for (size_t i = 0; i < a->rules.block.n; i++) {
@@ -278,6 +276,18 @@ adapt_sampling(struct agent *a)
 }
 
 static void
+publish_metrics(struct agent *a)
+{
+	struct metrics_snapshot m;
+
+	if (!a->metrics)
+		return;
+	memset(&m, 0, sizeof(m));
+	fill_metrics(a, &m);
+	metrics_publish(a->metrics, &m);
+}
+
+static void
 tick(struct agent *a)
 {
 	agent_expire_rules(a, kern_now_real());
@@ -286,7 +296,7 @@ tick(struct agent *a)
 		agent_apply_decisions(a, realtime_ns());
 	}
 	agent_save_rules(a);
-	metrics_run(a->metrics);
+	publish_metrics(a);
 }
 
 /* The engine, with our own addresses marked so sessions they open count
@@ -571,12 +581,13 @@ cmd_run(int argc, char **argv)
 	if (engine_setup(a) < 0 || captures_open(a, ep) < 0)
 		goto out_kern;
 	if (strcmp(a->settings.metrics_listen, "off") != 0) {
-		ret = metrics_start(&a->metrics, a->settings.metrics_listen, fill_metrics, a);
-		if (ret < 0 || add_fd(ep, metrics_fd(a->metrics), EV_METRICS) < 0) {
+		ret = metrics_start(&a->metrics, a->settings.metrics_listen);
+		if (ret < 0) {
 			log_err("metrics listen=%s err=\"%s\"", a->settings.metrics_listen,
-				strerror(ret < 0 ? -ret : errno));
+				strerror(-ret));
 			goto out_kern;
 		}
+		publish_metrics(a);
 		log_info("metrics listen=%s", a->settings.metrics_listen);
 	}
 	agent_save_rules(a);
@@ -612,9 +623,6 @@ cmd_run(int argc, char **argv)
 			}
 			case EV_CTL:
 				serve_client(a, lfd);
-				break;
-			case EV_METRICS:
-				metrics_run(a->metrics);
 				break;
 			default:
 				if (evs[i].data.u32 >= EV_CAPTURE &&

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,8 +16,9 @@
 
 struct metrics_server {
 	struct MHD_Daemon *daemon;
-	metrics_fill_fn fill;
-	void *ctx;
+	pthread_mutex_t lock;	/* guards text/len against the HTTP thread */
+	char *text;		/* the exposition last published */
+	size_t len;
 };
 
 static void
@@ -134,13 +136,9 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
        const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct metrics_server *s = cls;
-	struct metrics_snapshot snap;
 	struct MHD_Response *resp;
 	unsigned int status = MHD_HTTP_OK;
 	enum MHD_Result ret;
-	char *body = NULL;
-	size_t len = 0;
-	FILE *f;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		static const char msg[] = "method not allowed\n";
@@ -158,19 +156,17 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		status = strcmp(url, "/") == 0 ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND;
 		goto send;
 	}
-	memset(&snap, 0, sizeof(snap));
-	s->fill(s->ctx, &snap);
-	f = open_memstream(&body, &len);
-	if (!f)
-		return MHD_NO;
-	metrics_render(f, &snap);
-	fclose(f);
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	pthread_mutex_lock(&s->lock);
+	if (s->text)
+		resp = MHD_create_response_from_buffer(s->len, s->text, MHD_RESPMEM_MUST_COPY);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!s->text)
+		status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	pthread_mutex_unlock(&s->lock);
 	if (resp)
 		MHD_add_response_header(resp, "Content-Type",
 					"text/plain; version=0.0.4; charset=utf-8");
-	else
-		free(body);
 send:
 	if (!resp)
 		return MHD_NO;
@@ -180,13 +176,13 @@ send:
 }
 
 int
-metrics_start(struct metrics_server **out, const char *listen, metrics_fill_fn fill, void *ctx)
+metrics_start(struct metrics_server **out, const char *listen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
 	struct metrics_server *s;
 	char host[128], *port;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	int ret;
 
 	if (snprintf(host, sizeof(host), "%s", listen) >= (int)sizeof(host))
@@ -211,8 +207,7 @@ metrics_start(struct metrics_server **out, const char *listen, metrics_fill_fn f
 		freeaddrinfo(ai);
 		return -ENOMEM;
 	}
-	s->fill = fill;
-	s->ctx = ctx;
+	pthread_mutex_init(&s->lock, NULL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, answer, s,
@@ -224,6 +219,7 @@ metrics_start(struct metrics_server **out, const char *listen, metrics_fill_fn f
 				     MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!s->daemon) {
+		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return -EADDRNOTAVAIL;
 	}
@@ -232,19 +228,29 @@ metrics_start(struct metrics_server **out, const char *listen, metrics_fill_fn f
 }
 
 int
-metrics_fd(const struct metrics_server *s)
+metrics_publish(struct metrics_server *s, const struct metrics_snapshot *m)
 {
-	const union MHD_DaemonInfo *info =
-		MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	char *text = NULL, *old;
+	size_t len = 0;
+	FILE *f;
 
-	return info ? info->epoll_fd : -1;
-}
-
-void
-metrics_run(struct metrics_server *s)
-{
-	if (s)
-		MHD_run(s->daemon);
+	if (!s)
+		return 0;
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	metrics_render(f, m);
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	old = s->text;
+	s->text = text;
+	s->len = len;
+	pthread_mutex_unlock(&s->lock);
+	free(old);
+	return 0;
 }
 
 void
@@ -253,5 +259,7 @@ metrics_stop(struct metrics_server *s)
 	if (!s)
 		return;
 	MHD_stop_daemon(s->daemon);
+	pthread_mutex_destroy(&s->lock);
+	free(s->text);
 	free(s);
 }

@@ -1,10 +1,13 @@
 /*
  * metrics.h - the Prometheus endpoint (GET /metrics, text format 0.0.4).
  *
- * metrics_render() is pure: it formats a snapshot.  The server runs inside
- * the agent's own event loop (libmicrohttpd in external epoll mode): no
- * thread, no lock, and a slow or hostile client only costs a connection
- * slot until its timeout.
+ * metrics_render() is pure: it formats a snapshot.  The server is
+ * libmicrohttpd with its own polling thread, serving the text the agent
+ * last published (once a second, from its event loop): the HTTP thread
+ * never reads agent state, and a slow or hostile client only costs a
+ * connection slot until its timeout.  (In external-epoll mode libmicrohttpd
+ * 0.9.75 never answers nor closes a request over its memory limit: eight
+ * such connections locked an address out, so the thread it is.)
  */
 #ifndef BW_METRICS_H
 #define BW_METRICS_H
@@ -51,21 +54,15 @@ struct metrics_snapshot {
 /* Write the exposition text.  Returns 0 or -EIO. */
 int metrics_render(FILE *f, const struct metrics_snapshot *m);
 
-/* Fill a snapshot at scrape time. */
-typedef void (*metrics_fill_fn)(void *ctx, struct metrics_snapshot *m);
-
 struct metrics_server;
 
-/* Listen on "HOST:PORT" ("[::1]:9025" for IPv6).  Returns 0 or -errno. */
-int metrics_start(struct metrics_server **out, const char *listen,
-		  metrics_fill_fn fill, void *ctx);
+/* Listen on "HOST:PORT" ("[::1]:9025" for IPv6).  Until the first
+ * metrics_publish() a scrape gets 503.  Returns 0 or -errno. */
+int metrics_start(struct metrics_server **out, const char *listen);
 
-/* The fd to watch for readability in the agent's loop. */
-int metrics_fd(const struct metrics_server *s);
-
-/* Serve whatever is ready; call when metrics_fd is readable and on
- * every tick (connection timeouts). */
-void metrics_run(struct metrics_server *s);
+/* Render m and make it what scrapes return.  0 or -ENOMEM (the previous
+ * text stays). */
+int metrics_publish(struct metrics_server *s, const struct metrics_snapshot *m);
 
 void metrics_stop(struct metrics_server *s);
 
