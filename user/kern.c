@@ -71,10 +71,20 @@ map_at(struct bouncewall_bpf *skel, int i)
 	return i < (int)(sizeof(maps) / sizeof(maps[0])) ? maps[i] : NULL;
 }
 
+const char *
+kern_pin_dir(void)
+{
+	const char *env = getenv("BOUNCEWALL_PIN_DIR");
+
+	/* Only a directory on bpffs makes sense; the kernel refuses pins
+	 * elsewhere, and that error names the path. */
+	return env && env[0] == '/' ? env : BW_PIN_DIR;
+}
+
 static int
 pin_path(char *buf, size_t len, const char *name)
 {
-	if (snprintf(buf, len, "%s/%s", BW_PIN_DIR, name) >= (int)len)
+	if (snprintf(buf, len, "%s/%s", kern_pin_dir(), name) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -125,17 +135,17 @@ kern_open(struct kern *k)
 	int ret;
 
 	memset(k, 0, sizeof(*k));
-	if (mkdir(BW_PIN_DIR, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(kern_pin_dir(), 0700) < 0 && errno != EEXIST) {
 		ret = -errno;
 		log_err("mkdir path=%s err=\"%s\" hint=\"is bpffs mounted on /sys/fs/bpf?\"",
-			BW_PIN_DIR, strerror(-ret));
+			kern_pin_dir(), strerror(-ret));
 		return ret;
 	}
 	ret = open_and_load(k);
 	if (ret < 0 && k->maps_adopted) {
 		/* Pinned maps of another layout: a different version ran
 		 * before.  Their rules come back from state_dir. */
-		log_warn("pinned maps incompatible, replacing path=%s", BW_PIN_DIR);
+		log_warn("pinned maps incompatible, replacing path=%s", kern_pin_dir());
 		bouncewall_bpf__destroy(k->skel);
 		unpin_maps_by_name();
 		ret = open_and_load(k);
@@ -325,7 +335,7 @@ kern_close(struct kern *k, bool unpin)
 	if (k->skel && unpin) {
 		for (int i = 0; (m = map_at(k->skel, i)); i++)
 			bpf_map__unpin(m, NULL);
-		rmdir(BW_PIN_DIR);
+		rmdir(kern_pin_dir());
 	}
 	bouncewall_bpf__destroy(k->skel);
 	k->skel = NULL;

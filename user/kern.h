@@ -48,6 +48,11 @@ struct kern {
 	unsigned int n_ifaces;
 };
 
+/* Where maps and links are pinned: $BOUNCEWALL_PIN_DIR (an absolute path
+ * on bpffs, for running several agents side by side, as the lab tests do)
+ * or BW_PIN_DIR. */
+const char *kern_pin_dir(void);
+
 /* Parse "auto", "native", "generic". 0 or -EINVAL. */
 int kern_parse_xdp_mode(const char *s, enum kern_xdp_mode *mode);
 

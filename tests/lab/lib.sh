@@ -21,6 +21,9 @@ LAB_DIR=$(mktemp -d /tmp/bwlab.XXXXXX)
 LAB_SOCK=$LAB_DIR/bouncewall.sock
 LAB_PIDS=()
 AGENT_PID=
+# Each lab pins under its own directory, so labs running side by side (a
+# developer's and CI's, or two tests) never share maps.
+export BOUNCEWALL_PIN_DIR=/sys/fs/bpf/bouncewall-lab-$LAB_ID
 
 PASS=0
 FAIL=0
@@ -42,7 +45,9 @@ lab_cleanup() {
 	for p in "${LAB_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${LAB_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	# A hard-killed agent leaves its pinned link: remove only ours.
-	rm -f "/sys/fs/bpf/bouncewall/link_$LAB_IF"
+	rm -f "$BOUNCEWALL_PIN_DIR/link_$LAB_IF"
+	# and a hard-killed agent's maps: this lab's own directory only.
+	rm -rf "$BOUNCEWALL_PIN_DIR"
 	ip link del "$LAB_IF" 2>/dev/null
 	ip netns del "$LAB_NS" 2>/dev/null
 	ip route del blackhole "$LAB_NET4.0/24" 2>/dev/null

@@ -115,7 +115,7 @@ check_not "restarted agent still drops the /26" tcp_probe $LAB_NET4.$INNET $DST4
 # SIGTERM: clean detach; the state file brings blocks back.
 agent_stop
 check "SIGTERM detaches XDP" bash -c "! ip link show '$LAB_IF' | grep -q xdp"
-check "SIGTERM unpins" [ ! -e /sys/fs/bpf/bouncewall/bw_block ]
+check "SIGTERM unpins" [ ! -e "$BOUNCEWALL_PIN_DIR/bw_block" ]
 check "detached: /26 member passes" tcp_probe $LAB_NET4.$INNET $DST4 25
 check "state file written" grep -q "$LAB_NET4.64/26" "$LAB_DIR/state/rules.state"
 agent_start || exit 1
