@@ -6,6 +6,7 @@ BUILD		:= build
 OBJ		:= $(BUILD)/obj
 PREFIX		?= /usr/local
 DESTDIR		?=
+SYSCONFDIR	?= /etc
 
 CC		?= gcc
 CLANG		?= clang
@@ -51,7 +52,7 @@ FUZZ_SECONDS	?= 20
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check unit-test bpf-test analyze-test lab-test fuzz-smoke demo bench fuzz install clean
+.PHONY: all deps check unit-test bpf-test analyze-test lab-test install-test fuzz-smoke demo bench fuzz install clean
 
 all: $(BUILD)/bouncewall $(BUILD)/bouncewall.bpf.o
 
@@ -138,6 +139,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory bpf-test
 	$(Q)if [ -x tests/analyze/run.sh ]; then $(MAKE) --no-print-directory analyze-test; fi
 	$(Q)if [ -n "$(FUZZ_SRC)" ]; then $(MAKE) --no-print-directory fuzz-smoke; fi
+	$(Q)$(MAKE) --no-print-directory install-test
 	$(Q)$(MAKE) --no-print-directory lab-test
 
 demo: deps all
@@ -145,6 +147,12 @@ demo: deps all
 
 bench: deps all
 	$(Q)./scripts/bench.sh
+
+install: all
+	$(Q)PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' SYSCONFDIR='$(SYSCONFDIR)' ./scripts/install.sh
+
+install-test: all
+	$(Q)./tests/install/test_install.sh
 
 clean:
 	$(call msg,CLEAN,$(BUILD))
