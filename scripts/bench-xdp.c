@@ -54,8 +54,8 @@
 #include <bpf/libbpf.h>
 
 #include "bouncewall.h"
+#include "bw_rules_fixture.h"
 
-#define NSEC_PER_SEC	1000000000ULL
 #define ROUNDS_MAX	63
 #define PKT_LEN_MAX	128
 
@@ -326,24 +326,6 @@ bw_key_of(const char *addr, unsigned int len, struct bw_key *key)
 	}
 }
 
-static void
-plens_add(__u8 *plens, __u32 *n, __u8 plen)
-{
-	__u32 i, j;
-
-	for (i = 0; i < *n; i++) {
-		if (plens[i] == plen)
-			return;
-		if (plens[i] < plen)
-			break;
-	}
-	if (*n >= BW_MAX_PLENS)
-		return;
-	for (j = *n; j > i; j--)
-		plens[j] = plens[j - 1];
-	plens[i] = plen;
-	(*n)++;
-}
 
 /* Block addr/len (the literal's own family scale) as the agent would: in
  * its family's map, with its length listed in the config. */
@@ -384,14 +366,6 @@ bw_put(struct prog *p, const char *addr, unsigned int len, __u32 action)
 	return bw_put_ttl(p, addr, len, action, 0);
 }
 
-static __u64
-boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
 
 static int
 bw_write_config(struct prog *p, bool fast_rate)

@@ -48,7 +48,7 @@ mkdir -p "$out"
 	-c scripts/bench-xdp-trivial.bpf.c -o "$out/trivial.bpf.o"
 # shellcheck disable=SC2046
 "$cc" -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-	-Iinclude scripts/bench-xdp.c $(pkg-config --cflags --libs libbpf) \
+	-Iinclude -Itests scripts/bench-xdp.c $(pkg-config --cflags --libs libbpf) \
 	-lelf -lz -o "$out/bench-xdp"
 
 set -- -r "$repeat" -n "$rounds" -c "$curve" -b build/bouncewall.bpf.o -t "$out/trivial.bpf.o"

@@ -33,9 +33,9 @@
 #include <bpf/libbpf.h>
 
 #include "bouncewall.h"
+#include "bw_rules_fixture.h"
 #include "bw_test.h"
 
-#define NSEC_PER_SEC	1000000000ULL
 #define PKT_MAX		512
 #define DST_V4		"192.0.2.25"
 #define DST_V6		"2001:db8:25::25"
@@ -250,14 +250,6 @@ stat(__u32 idx)
 	return sum;
 }
 
-static __u64
-boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
 
 /* "a.b.c.d[/n]" or "v6[/n]" to a map key as the ABI wants it: the address
  * in 16-byte form masked to plen, plen on the 128-bit scale. */
@@ -343,25 +335,6 @@ set_config(__u32 mode, __u32 syn_rate, __u32 syn_burst, __u32 throttle_rate)
 	return write_config();
 }
 
-/* Insert plen into a longest-first list without duplicates. */
-static void
-plens_add(__u8 *plens, __u32 *n, __u8 plen)
-{
-	__u32 i, j;
-
-	for (i = 0; i < *n; i++) {
-		if (plens[i] == plen)
-			return;
-		if (plens[i] < plen)
-			break;
-	}
-	if (*n >= BW_MAX_PLENS)
-		return;
-	for (j = *n; j > i; j--)
-		plens[j] = plens[j - 1];
-	plens[i] = plen;
-	(*n)++;
-}
 
 /* The map a rule belongs in (family by the address, IPv4-mapped or not)
  * and the key as that map wants it. */
