@@ -205,8 +205,33 @@ serve_client(struct agent *a, int lfd)
 }
 
 static void
+fill_thresholds(const struct bw_settings *s, struct metrics_snapshot *m)
+{
+	const struct { const char *name; double v; } t[] = {
+		{ "syn_rate", s->syn_rate },
+		{ "syn_burst", s->syn_burst },
+		{ "throttle_rate", s->throttle_rate },
+		{ "null_rate", s->null_rate },
+		{ "score_throttle", s->score_throttle },
+		{ "score_block", s->score_block },
+		{ "block_ttl", (double)s->block_ttl },
+		{ "block_ttl_max", (double)s->block_ttl_max },
+		{ "storm_factor", s->storm_factor },
+		{ "prefix_v4", s->prefix_v4 },
+		{ "prefix_v6", s->prefix_v6 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && i < METRICS_THRESHOLDS_MAX; i++) {
+		m->thresholds[i].name = t[i].name;
+		m->thresholds[i].value = t[i].v;
+		m->n_thresholds = (unsigned int)i + 1;
+	}
+}
+
+static void
 fill_metrics(struct agent *a, struct metrics_snapshot *m)
 {
+	fill_thresholds(&a->settings, m);
 	m->version = BW_VERSION;
 	kern_read_stats(&a->kern, m->kern);
 	for (size_t i = 0; i < a->rules.block.n; i++) {

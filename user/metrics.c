@@ -45,6 +45,14 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 	family(f, "bouncewall_monitor_mode", "gauge", "1 when drops are only counted (mode = monitor).");
 	sample(f, "bouncewall_monitor_mode", NULL, m->monitor_mode);
 
+	if (m->n_thresholds) {
+		family(f, "bouncewall_threshold", "gauge",
+		       "Numeric settings in force (threshold list), durations in seconds.");
+		for (unsigned int i = 0; i < m->n_thresholds && i < METRICS_THRESHOLDS_MAX; i++)
+			fprintf(f, "bouncewall_threshold{name=\"%s\"} %g\n", m->thresholds[i].name,
+				m->thresholds[i].value);
+	}
+
 	family(f, "bouncewall_xdp_packets_total", "counter", "Packets the XDP program saw.");
 	sample(f, "bouncewall_xdp_packets_total", NULL, k[BW_CNT_PACKETS]);
 	family(f, "bouncewall_xdp_smtp_packets_total", "counter", "Packets to an SMTP port.");

@@ -21,8 +21,19 @@
 #define METRICS_CONN_LIMIT	32
 #define METRICS_CONN_TIMEOUT_S	5
 
+#define METRICS_THRESHOLDS_MAX	16
+
+/* A numeric setting, exported so dashboards can draw the line a rate is
+ * judged against (and show that `threshold set` took). */
+struct metrics_threshold {
+	const char *name;	/* static: a settings key */
+	double value;		/* base units: seconds for durations */
+};
+
 struct metrics_snapshot {
 	const char *version;
+	struct metrics_threshold thresholds[METRICS_THRESHOLDS_MAX];
+	unsigned int n_thresholds;
 	uint64_t kern[BW_CNT_MAX];	/* summed per-CPU XDP counters */
 	uint64_t blocked_prefixes;
 	uint64_t throttled_prefixes;

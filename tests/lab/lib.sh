@@ -25,6 +25,10 @@ AGENT_PID=
 # developer's and CI's, or two tests) never share maps.
 export BOUNCEWALL_PIN_DIR=/sys/fs/bpf/bouncewall-lab-$LAB_ID
 
+# Killed (run-all's timeout, ^C): exit, so the test's EXIT trap cleans up.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
 PASS=0
 FAIL=0
 SKIP_EXIT=77			# "skipped: the kernel lacks something"

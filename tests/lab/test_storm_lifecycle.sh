@@ -50,15 +50,18 @@ check "all storm sources blocked" [ "$(blocked_count)" -ge ${#STORM[@]} ]
 # legitimate MTA still connects.
 kill -KILL "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 S=$LAB_NET4.${STORM[0]}
+# Started directly (not through a shell function) so $! is tcpdump itself.
 tcpdump -i "$LAB_IF" -n -w "$LAB_DIR/in.pcap" "src host $S and dst port 25" 2>/dev/null &
 tin=$!
-in_ns tcpdump -i "$LAB_PEER" -n -w "$LAB_DIR/out.pcap" "src host $S and dst port 25" 2>/dev/null &
+ip netns exec "$LAB_NS" tcpdump -i "$LAB_PEER" -n -w "$LAB_DIR/out.pcap" \
+	"src host $S and dst port 25" 2>/dev/null &
 tout=$!
+LAB_PIDS+=("$tin" "$tout")
 sleep 1
 check_not "with the agent dead, a storm source cannot reach port 25" tcp_probe $S $DST4 25
 check "with the agent dead, the legitimate MTA still connects" tcp_probe $LAB_NET4.$LEGIT $DST4 25
 sleep 3
-kill -INT $tin $tout; wait $tin $tout 2>/dev/null
+kill -TERM $tin $tout; wait $tin $tout 2>/dev/null
 sent_syn=$(tcpdump -nr "$LAB_DIR/out.pcap" 2>/dev/null | wc -l)
 seen_syn=$(tcpdump -nr "$LAB_DIR/in.pcap" 2>/dev/null | wc -l)
 log "agent dead: storm source sent $sent_syn packets to port 25, $seen_syn got past XDP"

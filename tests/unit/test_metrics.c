@@ -44,6 +44,11 @@ families_and_values(void **state)
 	m.smtp_txn_null = 4;
 	m.storm_active = true;
 	m.capture_dropped = 9;
+	m.thresholds[0].name = "syn_rate";
+	m.thresholds[0].value = 7;
+	m.thresholds[1].name = "storm_factor";
+	m.thresholds[1].value = 2.5;
+	m.n_thresholds = 2;
 	t = render(&m);
 	assert_non_null(strstr(t, "bouncewall_build_info{version=\"9.9.9\"} 1\n"));
 	assert_non_null(strstr(t, "# TYPE bouncewall_xdp_smtp_syn_total counter\n"));
@@ -56,6 +61,8 @@ families_and_values(void **state)
 	assert_non_null(strstr(t, "bouncewall_decisions_total{action=\"unblock\"} 2\n"));
 	assert_non_null(strstr(t, "bouncewall_smtp_transactions_total{sender=\"null\"} 4\n"));
 	assert_non_null(strstr(t, "bouncewall_storm_active 1\n"));
+	assert_non_null(strstr(t, "bouncewall_threshold{name=\"syn_rate\"} 7\n"));
+	assert_non_null(strstr(t, "bouncewall_threshold{name=\"storm_factor\"} 2.5\n"));
 	assert_non_null(strstr(t, "bouncewall_capture_dropped_packets_total 9\n"));
 	free(t);
 
