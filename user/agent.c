@@ -162,6 +162,8 @@ handle_ring_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static void publish_metrics(struct agent *a);
+
 static void
 serve_client(struct agent *a, int lfd)
 {
@@ -199,6 +201,9 @@ serve_client(struct agent *a, int lfd)
 		code = agent_handle(a, &req, f);
 	}
 	fclose(f);
+	/* What the operator just changed shows in the very next scrape. */
+	if (code == 0 && req.cmd != REQ_STATUS && req.cmd != REQ_TOP)
+		publish_metrics(a);
 	ctl_write_response(cfd, code, out, outlen);
 	free(out);
 	close(cfd);
@@ -640,8 +645,10 @@ cmd_run(int argc, char **argv)
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					break;
-				if (si.ssi_signo == SIGHUP)
-					agent_reload(a, err, sizeof(err));
+				if (si.ssi_signo == SIGHUP) {
+					if (agent_reload(a, err, sizeof(err)) == 0)
+						publish_metrics(a);
+				}
 				else
 					a->exiting = true;
 				break;
