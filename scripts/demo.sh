@@ -17,13 +17,13 @@ trap 'postfix_down_all >/dev/null 2>&1; lab_cleanup >/dev/null 2>&1' EXIT
 trap 'exit 130' INT TERM
 
 DOMAIN=victim.example
-LEGIT=(10 11) STORM=(21 22 23 24 25 26 27 28) STORM6=29 CALM=8 STORM_S=25 TAIL=45
+LEGIT=(10 11) STORM=(21 22 23 24 25 26 27 28) STORM6=29 FLOODER=30 CALM=8 STORM_S=25 TAIL=45
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v z="$(now)" 'BEGIN { printf "%.1f", z - a }'; }
 
 say "== bouncewall demo: setting up the lab (veth $LAB_IF, namespace $LAB_NS)"
-lab_up "${LEGIT[@]}" "${STORM[@]}" $STORM6
+lab_up "${LEGIT[@]}" "${STORM[@]}" $STORM6 $FLOODER
 DST4=$LAB_NET4.1 DST6=$LAB_NET6::1
 PF=$LAB_DIR/postfix
 postfix_up "$PF" $DST4 $DST6 $DOMAIN alice bob carol || { echo "demo: Postfix did not start" >&2; exit 1; }
@@ -85,7 +85,7 @@ say "== phase 1: calm (${CALM}s): legitimate mail only"
 t=$(now)
 while [ "$(since "$t" | cut -d. -f1)" -lt $CALM ]; do view calm; sleep 2; done
 
-say "== phase 2: backscatter storm from ${#STORM[@]} IPv4 MTAs and one IPv6 MTA (${STORM_S}s), legitimate mail still flowing"
+say "== phase 2: backscatter storm from ${#STORM[@]} IPv4 MTAs and one IPv6 MTA (${STORM_S}s), a SYN flooder, legitimate mail still flowing"
 storm_srcs=()
 for n in "${STORM[@]}"; do storm_srcs+=("$LAB_NET4.$n"); done
 t_storm=$(now)
@@ -96,6 +96,10 @@ MTA_TIMEOUT=2 storm "${storm_srcs[@]}" $LAB_NET6::$STORM6 --dst $DST4 --dst $DST
 	--max-time $STORM_S --out "$LAB_DIR/storm.tsv" >"$LAB_DIR/storm.out" 2>&1 &
 storm_pid=$!
 LAB_PIDS+=("$storm_pid")
+# A SYN flooder too: 200 SYN/s for 10 s, held by the kernel's syn_rate.
+ip netns exec "$LAB_NS" hping3 -q -S -p 25 -a $LAB_NET4.$FLOODER -i u5000 -c 2000 $DST4 \
+	>/dev/null 2>&1 &
+LAB_PIDS+=("$!")
 while kill -0 $storm_pid 2>/dev/null; do view "storm $(since "$t_storm" | cut -d. -f1)s"; sleep 2; done
 
 say "== phase 3: the storm is over; blocks expire on their own (kernel-enforced TTL)"
@@ -125,6 +129,8 @@ printf '  storm sources throttled / blocked             %s / %s  (%s throttle an
 	"$srcs_throttled" "$srcs_blocked" "$throttled" "$blocked"
 printf '  bounces attempted / reached Postfix           %s / %s  (the rest were dropped in XDP: %s absorbed)\n' \
 	"$attempts" "$reached" "$((attempts - reached))"
+printf '  SYN flooder: SYNs dropped by the rate limit    %s\n' \
+	"$(bwc status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["kernel"]["drop_ratelimit"])')"
 printf '  legitimate messages delivered                 %s of %s  (counted in the Maildir)\n' "$legit_delivered" "$legit_total"
 printf '  legitimate sources throttled or blocked       %s\n' "$legit_blocked"
 printf '  blocks still in force                         %s\n' "$(bwc block list --json | grep -o '"origin":"scorer"' | wc -l)"
