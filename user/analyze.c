@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
 #include <pcap/pcap.h>
 
+#include "addr.h"
 #include "analyze.h"
 #include "config.h"
 #include "engine.h"
@@ -176,26 +176,6 @@ apply_config(struct analyze_opts *o)
 
 /* ----- sources ------------------------------------------------------------ */
 
-static bool
-is_v4(const uint8_t a[16])
-{
-	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return memcmp(a, pfx, sizeof(pfx)) == 0;
-}
-
-static void
-mask_addr(uint8_t a[16], unsigned int plen)
-{
-	for (unsigned int i = 0; i < 16; i++) {
-		unsigned int bits = plen > i * 8 ? plen - i * 8 : 0;
-
-		if (bits >= 8)
-			continue;
-		a[i] &= (uint8_t)(0xff00 >> bits);
-	}
-}
-
 /* Open addressing over a slot array of indexes into the dense source
  * array: probes touch 4-byte slots, not whole source records. */
 static struct analyze_source *
@@ -206,7 +186,8 @@ source_get(struct analyze_state *st, const uint8_t client[16])
 	uint32_t i;
 
 	memcpy(key, client, 16);
-	mask_addr(key, is_v4(key) ? 96 + st->opts->prefix_v4 : st->opts->prefix_v6);
+	addr_mask(key, addr_is_v4(key) ? BW_V4_PLEN_BASE + st->opts->prefix_v4 :
+					   st->opts->prefix_v6);
 	for (int k = 0; k < 16; k++)
 		h = (h ^ key[k]) * 1099511628211ULL;
 	i = (uint32_t)(h ^ (h >> 32)) & (ANALYZE_SOURCES_MAX - 1);
@@ -235,20 +216,17 @@ source_get(struct analyze_state *st, const uint8_t client[16])
 	return NULL;
 }
 
+/* The scored prefix of a source, as CIDR text. */
 static char *
 source_format(const struct analyze_state *st, const struct analyze_source *s,
 	      char *buf, size_t len)
 {
-	char text[INET6_ADDRSTRLEN];
+	struct bw_cidr c;
 
-	if (is_v4(s->addr)) {
-		inet_ntop(AF_INET, s->addr + 12, text, sizeof(text));
-		snprintf(buf, len, "%s/%u", text, st->opts->prefix_v4);
-	} else {
-		inet_ntop(AF_INET6, s->addr, text, sizeof(text));
-		snprintf(buf, len, "%s/%u", text, st->opts->prefix_v6);
-	}
-	return buf;
+	memcpy(c.addr, s->addr, 16);
+	c.plen = addr_is_v4(s->addr) ? BW_V4_PLEN_BASE + st->opts->prefix_v4 :
+				       st->opts->prefix_v6;
+	return addr_format_cidr(&c, buf, len);
 }
 
 static void
@@ -314,7 +292,7 @@ print_json(const struct analyze_state *st, const struct smtp_stats *ss,
 	   const struct flow_stats *fs, const struct score_stats *stats,
 	   struct analyze_source **list, uint32_t n, bool complete, const char *error)
 {
-	char cidr[INET6_ADDRSTRLEN + 8];
+	char cidr[ADDR_CIDR_STRLEN];
 
 	printf("{\n  \"file\": ");
 	json_str(stdout, st->opts->file);
@@ -378,7 +356,7 @@ print_table(const struct analyze_state *st, const struct smtp_stats *ss,
 	    const struct flow_stats *fs, struct analyze_source **list,
 	    uint32_t n)
 {
-	char cidr[INET6_ADDRSTRLEN + 8];
+	char cidr[ADDR_CIDR_STRLEN];
 
 	printf("capture        %s: %" PRIu64 " packets, %" PRIu64 " on SMTP ports\n",
 	       st->opts->file, st->packets, st->smtp_packets);
