@@ -142,10 +142,14 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory install-test
 	$(Q)$(MAKE) --no-print-directory lab-test
 
-demo: deps all
+# deps first, then a fresh make: pkg-config flags are read when the
+# Makefile is parsed, which on a fresh machine is before deps installed them.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./scripts/demo.sh
 
-bench: deps all
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./scripts/bench.sh
 
 install: all
