@@ -37,8 +37,16 @@ legit_log=$LAB_DIR/legit.log
 ) &
 legit_pid=$!
 
-# An innocent MTA sending an occasional real bounce to an existing user.
-( for _ in 1 2 3; do send_bounce $LAB_NET4.$SLOWBOUNCE $DST4 bob@$DOMAIN >/dev/null 2>&1; sleep 8; done ) &
+# An innocent MTA sending an occasional real bounce to an existing user,
+# the first over STARTTLS: at least one opaque session whatever share of
+# the storm's own TLS sessions gets through before its sources are blocked.
+(
+	send_bounce $LAB_NET4.$SLOWBOUNCE $DST4 bob@$DOMAIN --tls >/dev/null 2>&1
+	for _ in 1 2; do
+		sleep 8
+		send_bounce $LAB_NET4.$SLOWBOUNCE $DST4 bob@$DOMAIN >/dev/null 2>&1
+	done
+) &
 slow_pid=$!
 
 sleep 3
@@ -79,7 +87,24 @@ check "IPv6 storm source's /64 throttled or blocked" \
 	bash -c "'$BW' --socket '$LAB_SOCK' block list --json | grep -q '\"cidr\":\"$LAB_NET6::/64\"'"
 check "decisions were logged with their signals" \
 	grep -q 'decision action=block source=.*signals="' "$LAB_DIR/agent.log"
-check "throttle came before block" bash -c "grep -m1 -o 'decision action=[a-z]*' '$LAB_DIR/agent.log' | grep -q throttle"
+# Escalation: a source first throttled, later blocked.  (A source whose
+# first score already clears score_block goes straight to block.)
+escalated() {
+	/usr/bin/python3 - "$LAB_DIR/agent.log" <<'PY'
+import re, sys
+seen = {}
+for line in open(sys.argv[1]):
+    m = re.search(r"decision action=(\w+) source=(\S+)", line)
+    if not m:
+        continue
+    act, src = m.groups()
+    if act == "block" and seen.get(src) == "throttle":
+        sys.exit(0)
+    seen.setdefault(src, act)
+sys.exit(1)
+PY
+}
+check "a storm source was throttled first, then blocked" escalated
 check "kernel dropped storm SYNs" \
 	bash -c "'$BW' --socket '$LAB_SOCK' status --json | grep -Eq '\"drop_(block|throttle)\":[1-9]'"
 
