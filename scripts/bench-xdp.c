@@ -305,8 +305,6 @@ xdpfilter_fill(struct prog *p)
 static void
 bw_key_of(const char *addr, unsigned int len, struct bw_key *key)
 {
-	int i;
-
 	memset(key, 0, sizeof(*key));
 	if (is_v6(addr)) {
 		inet_pton(AF_INET6, addr, key->addr);
@@ -316,14 +314,7 @@ bw_key_of(const char *addr, unsigned int len, struct bw_key *key)
 		inet_pton(AF_INET, addr, key->addr + 12);
 		key->plen = BW_V4_PLEN_BASE + len;
 	}
-	for (i = 0; i < 16; i++) {
-		int bits = (int)key->plen - 8 * i;
-
-		if (bits <= 0)
-			key->addr[i] = 0;
-		else if (bits < 8)
-			key->addr[i] &= (__u8)(0xff << (8 - bits));
-	}
+	mask_to_plen(key->addr, key->plen);
 }
 
 

@@ -27,6 +27,21 @@ boot_ns(void)
 	return (__u64)ts.tv_sec * NSEC_PER_SEC + (__u64)ts.tv_nsec;
 }
 
+/* Zero every bit of addr past plen (128-bit scale), as the agent masks
+ * a rule's address before it becomes a key. */
+static inline void
+mask_to_plen(__u8 addr[16], __u32 plen)
+{
+	for (int i = 0; i < 16; i++) {
+		int bits = (int)plen - 8 * i;
+
+		if (bits <= 0)
+			addr[i] = 0;
+		else if (bits < 8)
+			addr[i] &= (__u8)(0xff << (8 - bits));
+	}
+}
+
 /* Insert plen into a longest-first list without duplicates. */
 static inline void
 plens_add(__u8 *plens, __u32 *n, __u8 plen)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 #include "request.h"
 
 struct cmd_usage {
@@ -44,16 +45,11 @@ request_usage(const char *name)
 	return NULL;
 }
 
-/* Shorten and escape untrusted text for an error message. */
+/* Shorten (64 octets) and escape untrusted text for an error message. */
 static const char *
 shown(const char *s, char *buf, size_t len)
 {
-	size_t i;
-
-	for (i = 0; s[i] && i + 1 < len && i < 64; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	buf[i] = '\0';
-	return buf;
+	return log_escape(buf, len, s, strnlen(s, 64));
 }
 
 /* Option walk state: the options a command allows, and what they set. */

@@ -257,7 +257,7 @@ static bool
 make_key(const char *cidr, struct bw_key *key)
 {
 	char buf[64], *slash;
-	int n = -1, i;
+	int n = -1;
 
 	snprintf(buf, sizeof(buf), "%s", cidr);
 	slash = strchr(buf, '/');
@@ -277,14 +277,7 @@ make_key(const char *cidr, struct bw_key *key)
 		key->addr[11] = 0xff;
 		key->plen = BW_V4_PLEN_BASE + (n < 0 ? 32 : n);
 	}
-	for (i = 0; i < 16; i++) {
-		int bits = (int)key->plen - 8 * i;
-
-		if (bits <= 0)
-			key->addr[i] = 0;
-		else if (bits < 8)
-			key->addr[i] &= (__u8)(0xff << (8 - bits));
-	}
+	mask_to_plen(key->addr, key->plen);
 	return true;
 }
 
