@@ -30,8 +30,6 @@
 
 #define EXPIRED_BATCH	256
 #define DECISION_BATCH	64
-#define AGENT_MAX_FLOWS	16384	/* concurrent SMTP connections followed */
-#define AGENT_MAX_SOURCES 65536	/* source prefixes scored */
 #define SAMPLE_MIN	16	/* of ENGINE_SAMPLE_ONE: never below 1/64 */
 #define CALM_TICKS	10	/* drop-free seconds before sampling eases */
 
@@ -335,8 +333,8 @@ static int
 engine_setup(struct agent *a)
 {
 	struct engine_limits lim = {
-		.max_flows = AGENT_MAX_FLOWS,
-		.max_sources = AGENT_MAX_SOURCES,
+		.max_flows = a->settings.max_flows,
+		.max_sources = a->settings.max_sources,
 	};
 	struct ifaddrs *ifa, *i;
 	int ret;

@@ -80,6 +80,8 @@ enum setting_id {
 	S_METRICS_LISTEN,
 	S_CONTROL_SOCKET,
 	S_STATE_DIR,
+	S_MAX_SOURCES,
+	S_MAX_FLOWS,
 	S_COUNT
 };
 
@@ -123,6 +125,12 @@ static const struct setting_desc table[S_COUNT] = {
 			       "path of the CLI's control socket", false },
 	[S_STATE_DIR] = { "state_dir", "/var/lib/bouncewall",
 			  "where blocks and counters survive restarts", false },
+	[S_MAX_SOURCES] = { "max_sources", "65536",
+			    "source prefixes scored at once; the least recent is evicted (1024..4194304)",
+			    false },
+	[S_MAX_FLOWS] = { "max_flows", "16384",
+			  "SMTP connections followed at once; the oldest is evicted (256..1048576)",
+			  false },
 };
 
 /* How each key is parsed and where it lives; numbers only for K_U32 and
@@ -156,6 +164,8 @@ static const struct setting_rule rules[S_COUNT] = {
 	[S_METRICS_LISTEN] = { K_LISTEN, 0, 0, 0 },
 	[S_CONTROL_SOCKET] = { K_SOCKET, 0, 0, 0 },
 	[S_STATE_DIR] = { K_DIR, 0, 0, 0 },
+	[S_MAX_SOURCES] = U32(max_sources, 1024, 4194304),
+	[S_MAX_FLOWS] = U32(max_flows, 256, 1048576),
 };
 
 /* The number a K_U32 or K_DURATION rule points at. */

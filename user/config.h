@@ -50,6 +50,8 @@ struct bw_settings {
 	char metrics_listen[BW_LISTEN_MAX];	/* "HOST:PORT" or "off" */
 	char control_socket[BW_SOCKPATH_MAX];
 	char state_dir[PATH_MAX];
+	uint32_t max_sources;		/* scorer capacity */
+	uint32_t max_flows;		/* flow table capacity */
 };
 
 struct setting_desc {

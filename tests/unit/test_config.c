@@ -121,6 +121,8 @@ defaults_match_spec(void **state)
 	assert_string_equal(s.metrics_listen, "127.0.0.1:9025");
 	assert_string_equal(s.control_socket, "/run/bouncewall/bouncewall.sock");
 	assert_string_equal(s.state_dir, "/var/lib/bouncewall");
+	assert_int_equal(s.max_sources, 65536);
+	assert_int_equal(s.max_flows, 16384);
 	assert_int_equal(settings_validate(&s, err, sizeof(err)), 0);
 
 	assert_string_equal(get(&s, "smtp_ports"), "25,465,587");
@@ -145,7 +147,7 @@ table_is_complete_and_consistent(void **state)
 		{ "prefix_v4", false }, { "prefix_v6", false },
 		{ "protected_domains", true }, { "batv_secret", true },
 		{ "metrics_listen", false }, { "control_socket", false },
-		{ "state_dir", false },
+		{ "state_dir", false }, { "max_sources", false }, { "max_flows", false },
 	};
 	struct bw_settings d, x;
 	char a[512], b[512];
@@ -208,6 +210,10 @@ every_key_settable(void **state)
 		{ "prefix_v4", "24", "24" },
 		{ "prefix_v6", "16", "16" },
 		{ "prefix_v6", "128", "128" },
+		{ "max_sources", "1024", "1024" },
+		{ "max_sources", "4194304", "4194304" },
+		{ "max_flows", "256", "256" },
+		{ "max_flows", "1048576", "1048576" },
 		{ "protected_domains", "Example.COM, mail.example.org", "example.com,mail.example.org" },
 		{ "protected_domains", "localhost", "localhost" },
 		{ "protected_domains", "", "" },
@@ -288,6 +294,10 @@ bad_integers_rejected(void **state)
 	set_bad("prefix_v4", "33", "8..32");
 	set_bad("prefix_v6", "15", "16..128");
 	set_bad("prefix_v6", "129", "16..128");
+	set_bad("max_sources", "1023", "1024..4194304");
+	set_bad("max_sources", "4194305", "1024..4194304");
+	set_bad("max_flows", "255", "256..1048576");
+	set_bad("max_flows", "1048577", "256..1048576");
 }
 
 static void
