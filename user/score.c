@@ -84,18 +84,30 @@ enum {
 #define F_USED		0x01
 #define F_DIRTY		0x02
 
+/*
+ * One tracked source: 184 bytes, which with its hash head and dirty slot
+ * keeps a source under 200 bytes (issue #6).  Hence the narrow fields: the
+ * prefix length in a byte, the bucket number in 32 bits (the ns clock ends
+ * at bucket 1.8e9), and one deadline in whole seconds, rounded up, that
+ * means "decision in force until" while in_force is set and "suppressed,
+ * decide nothing until" once it is not; an expired decision reads as a
+ * suppression that is already over.  Seconds saturate at UINT32_MAX (year
+ * 2106): a later clock sees every deadline as past.
+ */
 struct score_src {
-	struct bw_cidr prefix;
+	uint8_t addr[16];		/* the prefix, masked to plen */
 	uint32_t hnext;			/* hash chain */
 	uint32_t lru_prev, lru_next;	/* prev = more recent */
-	uint64_t epoch;			/* bucket number of the newest bucket */
-	uint64_t until_ns;		/* decision in force until */
-	uint64_t quiet_until_ns;	/* suppressed: decide nothing until */
+	uint32_t epoch;			/* bucket number of the newest bucket */
+	uint32_t until_s;		/* see above */
+	uint8_t plen;			/* 128-bit form */
 	uint8_t in_force;		/* enum score_verdict */
 	uint8_t offences;
 	uint8_t flags;
 	uint16_t c[C_COUNT][SCORE_NBUCKETS];
 };
+_Static_assert(sizeof(struct score_src) + 3 * sizeof(uint32_t) < 200,
+	       "a tracked source (entry, 2 hash heads, dirty slot) under 200 bytes");
 
 struct ring {
 	uint64_t epoch;
@@ -138,7 +150,7 @@ struct score {
 
 struct score_ctx {
 	uint64_t now;
-	uint64_t epoch;
+	uint32_t epoch;			/* now / BUCKET_NS: at most 1.8e9 */
 	double unsent;			/* global unexplained bounce share */
 };
 
@@ -363,12 +375,6 @@ prefix_hash(const uint8_t seed[16], const struct bw_cidr *p)
 
 /* ------------------------------------------------------------ table */
 
-static bool
-prefix_eq(const struct bw_cidr *a, const struct bw_cidr *b)
-{
-	return a->plen == b->plen && memcmp(a->addr, b->addr, 16) == 0;
-}
-
 void
 score_prefix_of(const struct score *sc, const uint8_t addr[16],
 		struct bw_cidr *out)
@@ -379,12 +385,42 @@ score_prefix_of(const struct score *sc, const uint8_t addr[16],
 	addr_mask(out->addr, out->plen);
 }
 
+static struct bw_cidr
+src_prefix(const struct score_src *s)
+{
+	struct bw_cidr p;
+
+	memcpy(p.addr, s->addr, sizeof(p.addr));
+	p.plen = s->plen;
+	return p;
+}
+
+static bool
+src_is(const struct score_src *s, const struct bw_cidr *p)
+{
+	return s->plen == p->plen && memcmp(s->addr, p->addr, sizeof(s->addr)) == 0;
+}
+
+static uint64_t
+src_until_ns(const struct score_src *s)
+{
+	return (uint64_t)s->until_s * NS_PER_S;
+}
+
+static void
+src_set_until(struct score_src *s, uint64_t ns)
+{
+	uint64_t secs = ns / NS_PER_S + (ns % NS_PER_S != 0);
+
+	s->until_s = secs > UINT32_MAX ? UINT32_MAX : (uint32_t)secs;
+}
+
 static uint32_t
 table_find(const struct score *sc, const struct bw_cidr *p)
 {
 	uint32_t i = sc->heads[prefix_hash(sc->seed, p) & sc->hmask];
 
-	while (i != NIL && !prefix_eq(&sc->src[i].prefix, p))
+	while (i != NIL && !src_is(&sc->src[i], p))
 		i = sc->src[i].hnext;
 	return i;
 }
@@ -422,7 +458,8 @@ lru_push_head(struct score *sc, uint32_t i)
 static void
 hash_unlink(struct score *sc, uint32_t i)
 {
-	uint32_t *pp = &sc->heads[prefix_hash(sc->seed, &sc->src[i].prefix) &
+	struct bw_cidr p = src_prefix(&sc->src[i]);
+	uint32_t *pp = &sc->heads[prefix_hash(sc->seed, &p) &
 				  sc->hmask];
 
 	while (*pp != NIL && *pp != i)
@@ -467,7 +504,8 @@ table_get(struct score *sc, const struct bw_cidr *p)
 		h = s->flags & F_DIRTY;
 		memset(s, 0, sizeof(*s));
 		s->flags = (uint8_t)(F_USED | h);
-		s->prefix = *p;
+		memcpy(s->addr, p->addr, sizeof(s->addr));
+		s->plen = (uint8_t)p->plen;
 		s->lru_prev = s->lru_next = NIL;
 		h = prefix_hash(sc->seed, p) & sc->hmask;
 		s->hnext = sc->heads[h];
@@ -483,14 +521,14 @@ table_get(struct score *sc, const struct bw_cidr *p)
 
 /* Slide the source's window to bucket e (zeroing what fell out). */
 static void
-src_roll(struct score_src *s, uint64_t e)
+src_roll(struct score_src *s, uint32_t e)
 {
 	if (e <= s->epoch)
 		return;
 	if (e - s->epoch >= SCORE_NBUCKETS) {
 		memset(s->c, 0, sizeof(s->c));
 	} else {
-		for (uint64_t k = s->epoch + 1; k <= e; k++)
+		for (uint32_t k = s->epoch + 1; k <= e; k++)
 			for (int c = 0; c < C_COUNT; c++)
 				s->c[c][k % SCORE_NBUCKETS] = 0;
 	}
@@ -508,15 +546,14 @@ src_add(struct score_src *s, int c, uint64_t v)
 
 /* Window sum of counter c as seen at bucket e (read-only). */
 static uint32_t
-src_sum(const struct score_src *s, int c, uint64_t e)
+src_sum(const struct score_src *s, int c, uint32_t e)
 {
-	uint64_t lo;
-	uint32_t sum = 0;
+	uint32_t lo, sum = 0;
 
 	if (e < s->epoch)
 		e = s->epoch;
 	lo = e + 1 >= SCORE_NBUCKETS ? e + 1 - SCORE_NBUCKETS : 0;
-	for (uint64_t k = lo; k <= s->epoch; k++)
+	for (uint32_t k = lo; k <= s->epoch; k++)
 		sum += s->c[c][k % SCORE_NBUCKETS];
 	return sum;
 }
@@ -718,7 +755,7 @@ score_tx(struct score *sc, const struct score_tx *tx)
 
 	score_prefix_of(sc, tx->client, &p);
 	s = table_get(sc, &p);
-	src_roll(s, sc->now / BUCKET_NS);
+	src_roll(s, (uint32_t)(sc->now / BUCKET_NS));
 	src_add(s, C_TX, 1);
 	sc->st.tx_in++;
 
@@ -765,7 +802,7 @@ score_syn(struct score *sc, const struct score_syn *ev)
 	clock_to(sc, ev->ts_ns);
 	score_prefix_of(sc, ev->addr, &p);
 	s = table_get(sc, &p);
-	src_roll(s, sc->now / BUCKET_NS);
+	src_roll(s, (uint32_t)(sc->now / BUCKET_NS));
 	src_add(s, C_SYN, 1);
 	sc->st.syn_events++;
 	storm_update(sc);
@@ -781,7 +818,7 @@ score_opaque(struct score *sc, uint64_t ts_ns, const uint8_t addr[16])
 	clock_to(sc, ts_ns);
 	score_prefix_of(sc, addr, &p);
 	s = table_get(sc, &p);
-	src_roll(s, sc->now / BUCKET_NS);
+	src_roll(s, (uint32_t)(sc->now / BUCKET_NS));
 	src_add(s, C_OPAQUE, 1);
 	sc->st.opaque++;
 	storm_update(sc);
@@ -799,7 +836,7 @@ ctx_init(const struct score *sc, uint64_t now, struct score_ctx *x)
 	double sends = s1 > sh ? s1 : sh;
 
 	x->now = now;
-	x->epoch = now / BUCKET_NS;
+	x->epoch = (uint32_t)(now / BUCKET_NS);
 	x->unsent = bp > sends ? (bp - sends) / bp : 0.0;
 }
 
@@ -894,8 +931,8 @@ eff_thresholds(const struct score *sc, double *thr, double *blk)
 static uint8_t
 in_force_at(const struct score_src *s, uint64_t now)
 {
-	return s->in_force != SCORE_NONE && now < s->until_ns ? s->in_force
-							      : SCORE_NONE;
+	return s->in_force != SCORE_NONE && now < src_until_ns(s) ? s->in_force
+								  : SCORE_NONE;
 }
 
 static void
@@ -904,10 +941,10 @@ src_view(const struct score *sc, const struct score_src *s,
 {
 	double thr, blk;
 
-	v->prefix = s->prefix;
+	v->prefix = src_prefix(s);
 	v->score = src_score(sc, s, x, v->sig);
 	v->in_force = in_force_at(s, x->now);
-	v->expires_ns = v->in_force ? s->until_ns : 0;
+	v->expires_ns = v->in_force ? src_until_ns(s) : 0;
 	v->offences = s->offences;
 	eff_thresholds(sc, &thr, &blk);
 	v->verdict = v->score >= blk ? SCORE_BLOCK :
@@ -994,10 +1031,11 @@ src_decide(struct score *sc, struct score_src *s, const struct score_ctx *x,
 
 	src_view(sc, s, x, &v);
 	cur = v.in_force;
-	if (cur == SCORE_NONE)
+	if (cur == SCORE_NONE) {
 		s->in_force = SCORE_NONE;
-	if (s->quiet_until_ns > x->now)
-		return false;
+		if (src_until_ns(s) > x->now)
+			return false;	/* suppressed */
+	}
 	eff_thresholds(sc, &thr, &blk);
 
 	if (v.score >= blk) {
@@ -1005,7 +1043,7 @@ src_decide(struct score *sc, struct score_src *s, const struct score_ctx *x,
 		if (cur == SCORE_BLOCK) {
 			ttl = block_ttl_for(&sc->cfg, s->offences ?
 					    s->offences - 1u : 0);
-			if (s->until_ns - x->now > ttl * NS_PER_S / 4)
+			if (src_until_ns(s) - x->now > ttl * NS_PER_S / 4)
 				return false;
 			renewal = true;
 		} else {
@@ -1019,7 +1057,7 @@ src_decide(struct score *sc, struct score_src *s, const struct score_ctx *x,
 		if (cur == SCORE_BLOCK)
 			return false;
 		if (cur == SCORE_THROTTLE) {
-			if (s->until_ns - x->now > ttl * NS_PER_S / 4)
+			if (src_until_ns(s) - x->now > ttl * NS_PER_S / 4)
 				return false;
 			renewal = true;
 		}
@@ -1028,9 +1066,9 @@ src_decide(struct score *sc, struct score_src *s, const struct score_ctx *x,
 	}
 
 	s->in_force = act;
-	s->until_ns = deadline(x->now, ttl);
+	src_set_until(s, deadline(x->now, ttl));
 	memset(d, 0, sizeof(*d));
-	d->prefix = s->prefix;
+	d->prefix = src_prefix(s);
 	d->action = act;
 	d->renewal = renewal;
 	d->ttl = ttl;
@@ -1086,8 +1124,7 @@ score_suppressed(struct score *sc, const struct score_decision *d,
 	    s->offences < UINT8_MAX)
 		s->offences--;
 	s->in_force = SCORE_NONE;
-	s->until_ns = 0;
-	s->quiet_until_ns = deadline(sc->now, d->ttl);
+	src_set_until(s, deadline(sc->now, d->ttl));
 	sc->st.suppressed++;
 	return 0;
 }
@@ -1100,8 +1137,7 @@ score_release(struct score *sc, const struct bw_cidr *prefix)
 	if (i == NIL)
 		return -ENOENT;
 	sc->src[i].in_force = SCORE_NONE;
-	sc->src[i].until_ns = 0;
-	sc->src[i].quiet_until_ns = 0;
+	sc->src[i].until_s = 0;
 	return 0;
 }
 

@@ -721,6 +721,44 @@ renewals_only_near_expiry(void **state)
 	score_free(sc);
 }
 
+/* Deadlines are kept in whole seconds, rounded up: a decision made
+ * mid-second is in force for its whole TTL and ends within a second of it;
+ * an operator's suppression likewise. */
+static void
+deadlines_never_early_at_most_a_second_late(void **state)
+{
+	struct score_config cfg;
+	struct score_decision d[NDEC];
+	struct score_view v;
+	struct score *sc;
+	uint64_t at = 0, end;
+	uint8_t a[16];
+	size_t n = 0;
+
+	score_config_defaults(&cfg);
+	cfg.storm_factor = 1000;
+	sc = mk(&cfg, 64);
+	v4(a, 0x0a000001);
+	for (int s = 0; s < 60 && n == 0; s++) {
+		at = NS(T0 + s) + 300000000;	/* x.3 s */
+		storm_tx(sc, (double)at / 1e9, 0x0a000001);
+		n = score_decide(sc, at, d, NDEC);
+	}
+	assert_int_equal(n, 1);
+	end = at + d[0].ttl * 1000000000ull;
+	assert_int_equal(score_lookup(sc, a, end - 1, &v), 0);
+	assert_int_equal(v.in_force, d[0].action);
+	assert_true(v.expires_ns >= end && v.expires_ns < end + 1000000000ull);
+	assert_int_equal(score_lookup(sc, a, end + 1000000000ull, &v), 0);
+	assert_int_equal(v.in_force, SCORE_NONE);
+
+	/* Suppressed at x.3 s for the TTL: nothing decided before its end. */
+	assert_int_equal(score_suppressed(sc, &d[0], at), 0);
+	storm_tx(sc, (double)(end - 1) / 1e9, 0x0a000001);
+	assert_int_equal(score_decide(sc, end - 1, d, NDEC), 0);
+	score_free(sc);
+}
+
 /* Addresses in one /64 are one source; IPv4 prefix length honoured. */
 static void
 prefixes_aggregate(void **state)
@@ -854,6 +892,7 @@ main(void)
 		cmocka_unit_test(top_sorted_and_decays),
 		cmocka_unit_test(suppressed_decision_is_not_repeated),
 		cmocka_unit_test(renewals_only_near_expiry),
+		cmocka_unit_test(deadlines_never_early_at_most_a_second_late),
 		cmocka_unit_test(prefixes_aggregate),
 		cmocka_unit_test(decide_pages_and_odd_input),
 		cmocka_unit_test(sends_explain_bounces),
