@@ -68,7 +68,8 @@ struct flow_table {
 	uint32_t lru_head;	/* most recent */
 	uint32_t lru_tail;	/* least recent */
 	struct hold_slot *hold;
-	uint32_t hold_free;
+	uint32_t hold_free;	/* released slots, through next */
+	uint32_t hold_fresh;	/* hold[hold_fresh..] never used: untouched */
 	struct flow_stats st;
 };
 
@@ -202,7 +203,7 @@ hold_put(struct flow_table *ft, struct flow_dir *d, uint32_t seq,
 	uint32_t *link = &d->held, slot;
 
 	if (len > FLOW_HOLD_BYTES || d->n_held >= FLOW_HOLD_PER_DIR ||
-	    ft->hold_free == NIL)
+	    (ft->hold_free == NIL && ft->hold_fresh == ft->cfg.hold_slots))
 		return false;
 	while (*link != NIL && seq_diff(ft->hold[*link].seq, seq) < 0)
 		link = &ft->hold[*link].next;
@@ -211,8 +212,12 @@ hold_put(struct flow_table *ft, struct flow_dir *d, uint32_t seq,
 		ft->st.dup_bytes += len;	/* held already */
 		return true;
 	}
-	slot = ft->hold_free;
-	ft->hold_free = ft->hold[slot].next;
+	if (ft->hold_free != NIL) {
+		slot = ft->hold_free;
+		ft->hold_free = ft->hold[slot].next;
+	} else {
+		slot = ft->hold_fresh++;
+	}
 	ft->hold[slot].seq = seq;
 	ft->hold[slot].len = len;
 	memcpy(ft->hold[slot].data, data, len);
@@ -651,9 +656,10 @@ flow_table_new(struct flow_table **out, const struct flow_config *cfg,
 	ft->free_head = NIL;
 	ft->n_fresh = 0;
 	ft->lru_head = ft->lru_tail = NIL;
-	for (uint32_t i = 0; i < ft->cfg.hold_slots; i++)
-		ft->hold[i].next = i + 1 < ft->cfg.hold_slots ? i + 1 : NIL;
-	ft->hold_free = 0;
+	/* Slots are a page each: handed out in order, never touched before
+	 * use, so a table that holds nothing costs no page faults. */
+	ft->hold_free = NIL;
+	ft->hold_fresh = 0;
 	*out = ft;
 	return 0;
 }

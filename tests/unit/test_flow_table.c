@@ -230,6 +230,34 @@ hold_limit(void **state)
 	fx_done(&f);
 }
 
+/* The hold slots are one pool for all flows: when it is empty a flow
+ * cannot hold (and says so), and slots a flow released serve the next. */
+static void
+hold_pool_shared_and_reused(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, 16, 2);
+	handshake(&f);
+	seg(&f, true, 2, 40001, 1000, 0, SYN, NULL);
+	seg(&f, false, 2, 40001, 5000, 1001, SYN | ACK, NULL);
+	seg(&f, true, 2, 40001, 1001, 5001, ACK, NULL);
+
+	C(&f, 1006, ACK, "FROM:<>\r\n");		/* both slots */
+	C(&f, 1015, ACK, "RCPT TO:<x@y>\r\n");
+	assert_int_equal(flow_table_stats(f.ft)->held, 2);
+	seg(&f, true, 2, 40001, 1006, 5001, ACK, "FROM:<>\r\n");
+	assert_int_equal(flow_table_stats(f.ft)->held, 2);	/* none left */
+	assert_int_equal(flow_table_stats(f.ft)->hold_full, 1);
+
+	C(&f, 1001, ACK, "MAIL ");			/* releases both */
+	assert_int_equal(f.ctx.stats.transactions, 1);
+	seg(&f, true, 2, 40001, 1030, 5001, ACK, "RSET\r\n");
+	seg(&f, true, 2, 40001, 1040, 5001, ACK, "RSET\r\n");
+	assert_int_equal(flow_table_stats(f.ft)->held, 4);	/* reused */
+	fx_done(&f);
+}
+
 /* No SYN seen: start at the first segment. */
 static void
 midstream_pickup(void **state)
@@ -477,6 +505,7 @@ main(void)
 		cmocka_unit_test(whole_session),
 		cmocka_unit_test(retransmission_parsed_once),
 		cmocka_unit_test(out_of_order_is_held),
+		cmocka_unit_test(hold_pool_shared_and_reused),
 		cmocka_unit_test(hole_given_up_on_ack),
 		cmocka_unit_test(hold_limit),
 		cmocka_unit_test(midstream_pickup),
