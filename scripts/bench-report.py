@@ -1,0 +1,309 @@
+#!/usr/bin/python3
+"""bench-report.py - the performance section of the README, from bench.json.
+
+Usage: scripts/bench-report.py [BENCH_JSON [ENV_JSON]] [--readme README.md]
+
+Reads the measurements `make bench` wrote (build/bench.json, one object per
+measurement: name, value, unit, baseline, baseline_value) and the machine
+they were taken on (build/bench-env.json), prints the section as Markdown,
+and with --readme replaces the text between the bench markers in that file.
+A measurement that is missing (a bench that could not run) leaves its row
+or table out; nothing is invented.  The targets are issue #6's.
+"""
+import json
+import re
+import sys
+
+BEGIN = "<!-- bench:begin -->"
+END = "<!-- bench:end -->"
+
+XDP_ROWS = [
+    ("non_smtp", "non-SMTP (TCP 443)"),
+    ("smtp_syn_unknown", "SMTP SYN, unknown IPv4 source"),
+    ("smtp_syn_unknown_v6", "SMTP SYN, unknown IPv6 source"),
+    ("smtp_syn_ratelimited", "SMTP SYN, over its rate"),
+    ("smtp_syn_throttled", "SMTP SYN, throttled source"),
+    ("smtp_syn_blocked_host", "SMTP SYN, blocked host"),
+    ("smtp_syn_blocked_ttl", "SMTP SYN, blocked host with TTL"),
+    ("smtp_syn_blocked_cidr", "SMTP SYN, blocked IPv4 /24"),
+    ("smtp_syn_blocked_v6_64", "SMTP SYN, blocked IPv6 /64"),
+]
+XDP_COLS = [
+    ("trivial_pass", "trivial XDP_PASS"),
+    ("xdp_filter_ip", "xdp-filter (ip)"),
+    ("bouncewall", "bouncewall"),
+    ("bouncewall_loaded", "bouncewall, loaded"),
+]
+SIZES = ["1", "1k", "10k", "100k", "1M"]
+
+
+def size_key(name):
+    """Sort 'x.1k' before 'x.10k' before 'x.1M'."""
+    m = re.match(r"(.*?)([0-9]+)([kM]?)$", name)
+    if not m:
+        return (name, 0)
+    return (m.group(1), int(m.group(2)) * {"": 1, "k": 1000, "M": 1000000}[m.group(3)])
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "—"
+    if abs(v) >= 100:
+        s = "%.0f" % v
+    elif abs(v) >= 10:
+        s = "%.1f" % v
+    else:
+        s = "%.2f" % v if abs(v) < 1 else "%.1f" % v
+    return s + unit
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def verdict(ok):
+    return "—" if ok is None else ("met" if ok else "**missed**")
+
+
+class Report:
+    def __init__(self, rows):
+        self.m = {r["name"]: r for r in rows}
+        self.out = []
+
+    def v(self, name):
+        r = self.m.get(name)
+        return None if r is None else r.get("value")
+
+    def has(self, prefix):
+        return any(n.startswith(prefix) for n in self.m)
+
+    def p(self, line=""):
+        self.out.append(line)
+
+    def table(self, head, rows):
+        self.p("| " + " | ".join(head) + " |")
+        self.p("|" + "---|" * len(head))
+        for r in rows:
+            self.p("| " + " | ".join(r) + " |")
+        self.p()
+
+    def xdp(self):
+        if not self.has("xdp."):
+            return
+        self.p("XDP cost per packet, ns, through BPF_PROG_TEST_RUN (median of the "
+               "rounds, pinned to one CPU, all programs in one run); \"loaded\" is "
+               "100k host blocks, 10k CIDR blocks and 100k tracked sources:")
+        self.p()
+        cols = [c for c in XDP_COLS if self.has("xdp.%s." % c[0])]
+        rows = []
+        for key, label in XDP_ROWS:
+            cells = [fmt(self.v("xdp.%s.%s" % (c, key))) for c, _ in cols]
+            if any(c != "—" for c in cells):
+                rows.append([label] + cells)
+        self.table(["packet"] + [c[1] for c in cols], rows)
+        for kind, sizes, keys in (("hosts", ["1", "1k", "100k", "1M"],
+                                   ["smtp_syn_unknown", "smtp_syn_unknown_v6",
+                                    "smtp_syn_blocked_host"]),
+                                  ("cidrs", ["1", "1k", "10k", "100k"],
+                                   ["smtp_syn_unknown", "smtp_syn_unknown_v6",
+                                    "smtp_syn_blocked_cidr", "smtp_syn_blocked_v6_64"])):
+            if not self.has("xdp.bouncewall_%s_" % kind):
+                continue
+            rows = []
+            for key in keys:
+                vals = [self.v("xdp.bouncewall_%s_%s.%s" % (kind, s, key)) for s in sizes]
+                if all(x is None for x in vals):
+                    continue
+                label = dict(XDP_ROWS).get(key, key)
+                rows.append([label] + [fmt(x) for x in vals] +
+                            [fmt(ratio(vals[-1], vals[0]), "×")])
+            self.p("The same as %s block entries grow (ns/packet):" %
+                   ("host" if kind == "hosts" else "CIDR"))
+            self.p()
+            self.table(["packet"] + ["%s %s" % (s, kind) for s in sizes] +
+                       ["%s / 1" % sizes[-1]], rows)
+
+    def wire(self):
+        names = sorted((n for n in self.m if n.startswith("wire.")), key=size_key)
+        if not names:
+            return
+        self.p("On the wire, in the namespace lab (a flood of SMTP SYNs from one "
+               "source into the protected veth; each filter told to drop it):")
+        self.p()
+        self.generic(names)
+
+    def analyze(self):
+        if not self.has("analyze."):
+            return
+        self.p("`analyze` on generated captures (legitimate mail plus a storm; "
+               "counts checked against the generator), seconds, best of the runs:")
+        self.p()
+        rows = []
+        for s in SIZES:
+            a = self.v("analyze.bouncewall.%s" % s)
+            if a is None:
+                continue
+            d = self.v("analyze.tcpdump.%s" % s)
+            t = self.v("analyze.tshark.%s" % s)
+            rows.append([s, fmt(a), fmt(d), fmt(t), fmt(ratio(a, d), "×"),
+                         fmt(ratio(t, a), "×")])
+        self.table(["packets", "analyze", "tcpdump -r", "tshark", "analyze / tcpdump",
+                    "tshark / analyze"], rows)
+        net = [(s, self.v("analyze.bouncewall_net_ns_per_pkt.%s" % s)) for s in SIZES]
+        net = [(s, x) for s, x in net if x is not None]
+        if net:
+            self.p("Per packet, net of the fixed start-up cost: " +
+                   ", ".join("%s ns at %s" % (fmt(x), s) for s, x in net) + ".")
+            self.p()
+
+    def latency(self):
+        names = sorted((n for n in self.m if n.startswith("latency.")), key=size_key)
+        if not names:
+            return
+        self.p("Detection to enforcement, in the lab with a real Postfix: from the "
+               "capture time of the bounce that crossed a threshold to the first "
+               "SYN from that source the kernel dropped:")
+        self.p()
+        self.generic(names)
+
+    def memory(self):
+        names = sorted((n for n in self.m if n.startswith(("memory.", "rss.", "kernel."))),
+                       key=size_key)
+        if not names:
+            return
+        self.p("Memory (memory.* in-process with the real scorer and flow table; "
+               "rss.* the running agent's RSS; kernel.* the BPF maps):")
+        self.p()
+        self.generic(names)
+
+    def generic(self, names):
+        rows = []
+        for n in names:
+            r = self.m[n]
+            base = r.get("baseline")
+            rows.append(["`%s`" % n, fmt(r.get("value")), r.get("unit") or "",
+                         "`%s`" % base if base else "",
+                         fmt(r.get("baseline_value")),
+                         fmt(ratio(r.get("value"), r.get("baseline_value")), "×")
+                         if base else ""])
+        self.table(["measurement", "value", "unit", "baseline", "baseline value",
+                    "ratio"], rows)
+
+    def targets(self):
+        rows = []
+
+        def add(what, got, ok):
+            if got is not None:
+                rows.append([what, got, verdict(ok)])
+
+        def q(name, base):
+            return ratio(self.v(name), self.v(base))
+
+        r = q("xdp.bouncewall.smtp_syn_blocked_host", "xdp.xdp_filter_ip.smtp_syn_blocked_host")
+        add("blocked-source drop no slower than xdp-filter",
+            None if r is None else fmt(r, "× xdp-filter"), None if r is None else r <= 1.0)
+        r = q("xdp.bouncewall.non_smtp", "xdp.trivial_pass.non_smtp")
+        add("non-SMTP within 1.3× a trivial program",
+            None if r is None else fmt(r, "×"), None if r is None else r <= 1.3)
+        worst = None
+        for key in ("smtp_syn_unknown", "smtp_syn_unknown_v6", "smtp_syn_blocked_host"):
+            r = q("xdp.bouncewall_hosts_1M.%s" % key, "xdp.bouncewall_hosts_1.%s" % key)
+            if r is not None and (worst is None or r > worst):
+                worst = r
+        add("flat cost up to 1M host entries (within 1.5×)",
+            None if worst is None else fmt(worst, "× (worst row)"),
+            None if worst is None else worst <= 1.5)
+        bw = self.v("wire.drop_pps.bouncewall_block")
+        xf = self.v("wire.drop_pps.xdp_filter")
+        nf = self.v("wire.drop_pps.nftables")
+        if bw is not None and xf:
+            add("wire drop rate at least xdp-filter's", fmt(bw / xf, "× xdp-filter"),
+                bw >= 0.97 * xf)
+        if bw is not None and nf:
+            add("wire drop rate well above nftables'", fmt(bw / nf, "× nftables"),
+                bw >= 1.5 * nf)
+        for s in ("1M", "100k", "10k"):
+            a, d, t = (self.v("analyze.%s.%s" % (k, s)) for k in ("bouncewall", "tcpdump", "tshark"))
+            if a is not None:
+                add("analyze within 2× tcpdump (%s packets)" % s, fmt(ratio(a, d), "×"),
+                    None if not d else a <= 2 * d)
+                add("analyze 20× faster than tshark (%s packets)" % s, fmt(ratio(t, a), "×"),
+                    None if t is None else t >= 20 * a)
+                break
+        med = self.v("latency.detect_to_drop_ms.median")
+        add("detection to drop under 500 ms median", None if med is None else fmt(med, " ms"),
+            None if med is None else med < 500)
+        for name in ("memory.score.bytes_per_source.1M", "rss.agent.bytes_per_source.1M",
+                     "rss.agent.bytes_per_source.100k"):
+            b = self.v(name)
+            add("under 200 bytes per tracked source (`%s`)" % name,
+                None if b is None else fmt(b, " B"), None if b is None else b < 200)
+        if rows:
+            self.p("Against the targets:")
+            self.p()
+            self.table(["target", "measured", ""], rows)
+
+
+def machine(env):
+    if not env:
+        return "an unrecorded machine"
+    return "%s: %s CPUs (%s), %s GiB, kernel %s, %s, commit %s" % (
+        env.get("host", "?"), env.get("cpus", "?"), env.get("cpu_model", "?"),
+        env.get("mem_gib", "?"), env.get("kernel", "?"), env.get("date", "?"),
+        env.get("commit", "?"))
+
+
+def main(argv):
+    readme = None
+    if "--readme" in argv:
+        i = argv.index("--readme")
+        if i + 1 >= len(argv):
+            sys.exit("bench-report: --readme needs a file")
+        readme = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    bench = argv[1] if len(argv) > 1 else "build/bench.json"
+    envp = argv[2] if len(argv) > 2 else "build/bench-env.json"
+    rows = load(bench)
+    if not isinstance(rows, list):
+        sys.exit("bench-report: %s: not a bench.json (run make bench)" % bench)
+    rep = Report(rows)
+    rep.p(BEGIN)
+    rep.p("Generated by `make bench` (scripts/bench-report.py) from `build/bench.json`, "
+          "measured on %s. Every ratio compares programs run side by side in the same "
+          "invocation; this is a shared VM, so absolute figures drift by 10–25%% "
+          "between runs." % machine(load(envp)))
+    rep.p()
+    rep.xdp()
+    rep.wire()
+    rep.analyze()
+    rep.latency()
+    rep.memory()
+    rep.targets()
+    rep.p(END)
+    text = "\n".join(rep.out) + "\n"
+    if not readme:
+        sys.stdout.write(text)
+        return
+    with open(readme) as f:
+        old = f.read()
+    pat = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END) + "\n?", re.S)
+    if not pat.search(old):
+        sys.exit("bench-report: %s has no %s ... %s markers" % (readme, BEGIN, END))
+    new = pat.sub(lambda _m: text, old, count=1)
+    with open(readme + ".tmp", "w") as f:
+        f.write(new)
+    import os
+    os.replace(readme + ".tmp", readme)
+    print("bench-report: %s performance section regenerated" % readme)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
