@@ -664,6 +664,17 @@ client_body(struct smtp_ctx *ctx, struct smtp_session *s, const uint8_t *data,
 	return i;
 }
 
+/* A session counts once it carries data either way: half-open
+ * connections of a SYN flood are not sessions. */
+static void
+session_count(struct smtp_ctx *ctx, struct smtp_session *s, size_t len)
+{
+	if (len && !s->counted) {
+		s->counted = true;
+		ctx->stats.sessions++;
+	}
+}
+
 void
 smtp_client_data(struct smtp_ctx *ctx, struct smtp_session *s,
 		 const uint8_t *data, size_t len, uint64_t now)
@@ -671,6 +682,7 @@ smtp_client_data(struct smtp_ctx *ctx, struct smtp_session *s,
 	if (s->state != SMTP_S_OPEN)
 		return;
 	s->ts_last = now;
+	session_count(ctx, s, len);
 	while (len > 0 && s->state == SMTP_S_OPEN) {
 		size_t n = 0;
 
@@ -898,6 +910,7 @@ smtp_server_data(struct smtp_ctx *ctx, struct smtp_session *s,
 	if (s->state != SMTP_S_OPEN)
 		return;
 	s->ts_last = now;
+	session_count(ctx, s, len);
 	while (len > 0 && s->state == SMTP_S_OPEN) {
 		const uint8_t *lf = memchr(data, '\n', len);
 		size_t take = lf ? (size_t)(lf - data) + 1 : len;
@@ -994,7 +1007,6 @@ smtp_session_start(struct smtp_ctx *ctx, struct smtp_session *s,
 	s->cstate = SMTP_C_CMD;
 	if (saw_syn)
 		fifo_push(ctx, s, SMTP_CMD_CONNECT, 0xff, false);
-	ctx->stats.sessions++;
 	if (ctx->hooks && ctx->hooks->session_start)
 		ctx->hooks->session_start(ctx->arg, s);
 }
@@ -1008,7 +1020,8 @@ smtp_session_end(struct smtp_ctx *ctx, struct smtp_session *s, uint64_t now)
 		 now);
 	s->ts_last = now;
 	smtp_enter_state(s, SMTP_S_CLOSED);
-	ctx->stats.sessions_ended++;
+	if (s->counted)
+		ctx->stats.sessions_ended++;
 	if (ctx->hooks && ctx->hooks->session_end)
 		ctx->hooks->session_end(ctx->arg, s);
 }

@@ -147,8 +147,9 @@ smtp_txn_is_bounce(const struct smtp_txn *t)
 /* Counters over all sessions a context saw; the caller owns and reads
  * them (analyze prints them, the agent exports them as metrics). */
 struct smtp_stats {
-	uint64_t sessions;		/* sessions started */
-	uint64_t sessions_ended;
+	uint64_t sessions;		/* sessions that carried data: a SYN
+					 * nobody answered is not one */
+	uint64_t sessions_ended;	/* of those, ended */
 	uint64_t opaque_sessions;	/* went STARTTLS */
 	uint64_t commands;		/* complete client command lines */
 	uint64_t transactions;		/* MAIL commands */
@@ -259,6 +260,7 @@ struct smtp_session {
 	uint32_t n_txn;
 	bool starttls_sent;
 	bool midstream;		/* began without a SYN */
+	bool counted;		/* carried data: counted in stats.sessions */
 
 	char cline[SMTP_LINE_MAX];
 	char sline[SMTP_REPLY_KEEP];

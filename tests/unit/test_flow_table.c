@@ -320,17 +320,20 @@ eviction_when_full(void **state)
 	fx_init(&f, 4, 8);
 	for (uint8_t h = 1; h <= 6; h++)
 		seg(&f, true, h, 40000, 1000, 0, SYN, NULL);
-	assert_int_equal(f.ctx.stats.sessions, 6);
+	assert_int_equal(f.rec.starts, 6);
+	assert_int_equal(f.ctx.stats.sessions, 0);	/* no data: half-open */
 	assert_int_equal(flow_table_stats(f.ft)->flows_evicted, 2);
 	assert_int_equal(flow_table_stats(f.ft)->flows_active, 4);
 	assert_int_equal(f.rec.ends, 2);
 	/* the oldest went: host 1 is new again, host 6 is still known */
 	seg(&f, true, 6, 40000, 1001, 0, ACK, "NOOP\r\n");
-	assert_int_equal(f.ctx.stats.sessions, 6);
+	assert_int_equal(f.rec.starts, 6);
 	seg(&f, true, 1, 40000, 1001, 0, ACK, "NOOP\r\n");
-	assert_int_equal(f.ctx.stats.sessions, 7);
+	assert_int_equal(f.rec.starts, 7);
+	assert_int_equal(f.ctx.stats.sessions, 2);
 	fx_done(&f);
 	assert_int_equal(f.rec.ends, 7);
+	assert_int_equal(f.ctx.stats.sessions_ended, 2);
 }
 
 static void
@@ -362,11 +365,13 @@ port_reuse(void **state)
 	S(&f, 5001, ACK | FIN, NULL);
 	assert_int_equal(f.rec.ends, 1);
 	C(&f, 1000, SYN, NULL);			/* retransmitted old SYN */
-	assert_int_equal(f.ctx.stats.sessions, 1);
+	assert_int_equal(f.rec.starts, 1);
 	C(&f, 90000, SYN, NULL);
-	assert_int_equal(f.ctx.stats.sessions, 2);
+	assert_int_equal(f.rec.starts, 2);
+	assert_int_equal(f.ctx.stats.sessions, 0);	/* neither carried data */
 	C(&f, 90001, ACK, "MAIL FROM:<>\r\n");
 	assert_int_equal(f.ctx.stats.null_sender, 1);
+	assert_int_equal(f.ctx.stats.sessions, 1);
 	fx_done(&f);
 }
 
