@@ -138,6 +138,54 @@ agent_reload(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * After each scorer input: did it put its source past a threshold the
+ * kernel does not enforce yet, or start a storm (which tightens every
+ * threshold)?  Then remember when (the first such input only) and have the
+ * event loop decide at once.  A lookup per transaction or kernel event, not
+ * per packet; a decision pass only when something crossed.
+ */
+static void
+note_crossing(struct agent *a, const uint8_t addr[16], uint64_t ts)
+{
+	struct score_stats st;
+	struct score_view v;
+
+	score_get_stats(a->engine.score, ts, &st);
+	if (!st.storm_active && st.null_rate_short > st.storm_on_at) {
+		a->decide_pending = true;
+		if (!a->storm_onset_ts)
+			a->storm_onset_ts = ts;
+	}
+	if (score_lookup(a->engine.score, addr, ts, &v) < 0 || v.verdict <= v.in_force)
+		return;
+	a->decide_pending = true;
+	for (unsigned int i = 0; i < a->n_crossings; i++)
+		if (a->crossings[i].prefix.plen == v.prefix.plen &&
+		    memcmp(a->crossings[i].prefix.addr, v.prefix.addr, 16) == 0)
+			return;
+	if (a->n_crossings < AGENT_CROSSINGS_MAX)
+		a->crossings[a->n_crossings++] = (struct agent_crossing){ v.prefix, ts };
+}
+
+static void
+observe_txn(void *arg, struct smtp_txn *t)
+{
+	if (!t->outbound)
+		note_crossing(arg, t->peer.client, t->ts_end ? t->ts_end : t->ts_start);
+}
+
+static void
+observe_opaque(void *arg, const struct smtp_session *ss)
+{
+	note_crossing(arg, ss->peer.client, ss->ts_last);
+}
+
+static const struct smtp_hooks crossing_hooks = {
+	.txn = observe_txn,
+	.session_opaque = observe_opaque,
+};
+
 static int
 handle_ring_event(void *ctx, void *data, size_t len)
 {
@@ -145,12 +193,15 @@ handle_ring_event(void *ctx, void *data, size_t len)
 	const struct bw_event *ev = data;
 	struct bw_cidr c;
 	char cidr[ADDR_CIDR_STRLEN];
+	uint64_t now = realtime_ns();
 
 	if (len < sizeof(*ev))
 		return 0;
 	a->kernel_events++;
-	if (a->engine_up)
-		engine_syn_event(&a->engine, ev->addr, ev->syns, ev->dropped, realtime_ns());
+	if (a->engine_up) {
+		engine_syn_event(&a->engine, ev->addr, ev->syns, ev->dropped, now);
+		note_crossing(a, ev->addr, now);
+	}
 	memcpy(c.addr, ev->addr, 16);
 	c.plen = ev->plen > 128 ? 128 : ev->plen;
 	log_info("heavy-hitter source=%s type=%s syns=%" PRIu64 " over_limit=%" PRIu64,
@@ -608,6 +659,8 @@ cmd_run(int argc, char **argv)
 	}
 	if (engine_setup(a) < 0 || captures_open(a, ep) < 0)
 		goto out_kern;
+	a->engine.observer = &crossing_hooks;
+	a->engine.observer_arg = a;
 	if (strcmp(a->settings.metrics_listen, "off") != 0) {
 		ret = metrics_start(&a->metrics, a->settings.metrics_listen);
 		if (ret < 0) {
@@ -672,6 +725,10 @@ cmd_run(int argc, char **argv)
 			}
 			}
 		}
+		/* A source went past a threshold in what was just read: enforce
+		 * now, not at the next tick (which stays the backstop). */
+		if (a->decide_pending)
+			agent_apply_decisions(a, realtime_ns());
 	}
 	log_info("stopping");
 	code = 0;

@@ -21,6 +21,19 @@
 #include "request.h"
 #include "rules.h"
 
+/*
+ * A source whose score went past a threshold the kernel does not enforce
+ * yet, and when: the capture time of the scorer input that did it.  The
+ * event loop runs the decision pass as soon as one is noted (not at the
+ * next tick), and the decision's log line reports the time as trigger_ts.
+ */
+#define AGENT_CROSSINGS_MAX	64
+
+struct agent_crossing {
+	struct bw_cidr prefix;
+	uint64_t ts;		/* ns, CLOCK_REALTIME */
+};
+
 enum agent_decision {
 	AGENT_DEC_THROTTLE = 0,
 	AGENT_DEC_BLOCK,
@@ -47,6 +60,11 @@ struct agent {
 	uint64_t capture_drops;		/* summed over the captures */
 	uint32_t calm_ticks;		/* seconds without capture drops */
 	uint64_t decisions_suppressed;	/* allowlisted sources the scorer wanted */
+	struct agent_crossing crossings[AGENT_CROSSINGS_MAX];
+	unsigned int n_crossings;	/* since the last decision pass */
+	uint64_t storm_onset_ts;	/* an input started a storm: when */
+	bool decide_pending;		/* a crossing was seen: decide now */
+	bool deciding;			/* in a decision pass: save at its end */
 	volatile bool exiting;
 };
 
@@ -63,7 +81,8 @@ int agent_reload(struct agent *a, char *err, size_t errlen);
 /* Remove expired rules from the mirror and the kernel; returns how many. */
 size_t agent_expire_rules(struct agent *a, uint64_t now);
 
-/* Apply the scorer's decisions due at `now_ns` (CLOCK_REALTIME). */
+/* Apply the scorer's decisions due at `now_ns` (CLOCK_REALTIME); forgets
+ * the crossings noted since the last pass. */
 void agent_apply_decisions(struct agent *a, uint64_t now_ns);
 
 /* Persist the rules if they changed since the last write. */

@@ -271,7 +271,8 @@ rule_add(struct agent *a, bool allow, const struct rule_entry *e, FILE *out)
 		return 1;
 	}
 	a->rules_dirty = true;
-	agent_save_rules(a);
+	if (!a->deciding)
+		agent_save_rules(a);	/* a decision pass saves once, at its end */
 	return 0;
 }
 
@@ -296,12 +297,31 @@ apply_decision(struct agent *a, struct score_decision *d, uint64_t now_ns)
 	uint32_t action = d->action == SCORE_BLOCK ? BW_ACT_BLOCK : BW_ACT_THROTTLE;
 	const char *act = action == BW_ACT_BLOCK ? "block" : "throttle";
 	struct rule_entry e = { 0 };
-	char cidr[ADDR_CIDR_STRLEN], ttl[32], *msg = NULL;
+	char cidr[ADDR_CIDR_STRLEN], ttl[32], trig[32] = "-", *msg = NULL;
+	uint64_t trig_ns = 0;
 	size_t msglen = 0;
 	FILE *f;
 	int code;
 
 	addr_format_cidr(&d->prefix, cidr, sizeof(cidr));
+	/* When the score went past the threshold: the capture time of the
+	 * input that did it, or of the one that started a storm and so
+	 * tightened the thresholds ("-" for a renewal, or when unknown). */
+	for (unsigned int i = 0; i < a->n_crossings; i++) {
+		const struct agent_crossing *c = &a->crossings[i];
+
+		if (c->prefix.plen == d->prefix.plen &&
+		    memcmp(c->prefix.addr, d->prefix.addr, 16) == 0) {
+			trig_ns = c->ts;
+			a->crossings[i] = a->crossings[--a->n_crossings];
+			break;
+		}
+	}
+	if (!trig_ns && !d->renewal)
+		trig_ns = a->storm_onset_ts;
+	if (trig_ns)
+		snprintf(trig, sizeof(trig), "%" PRIu64 ".%09" PRIu64,
+			 trig_ns / 1000000000, trig_ns % 1000000000);
 	if (allow && addr_cidr_contains(&allow->cidr, &d->prefix)) {
 		score_suppressed(a->engine.score, d, now_ns);
 		a->decisions_suppressed++;
@@ -332,8 +352,9 @@ apply_decision(struct agent *a, struct score_decision *d, uint64_t now_ns)
 		if (!d->renewal)
 			a->decisions[action == BW_ACT_BLOCK ? AGENT_DEC_BLOCK : AGENT_DEC_THROTTLE]++;
 		log_info("decision action=%s source=%s ttl=%s score=%.0f threshold=%.0f offences=%u "
-			 "renewal=%s mode=%s signals=\"%s\"", act, cidr, ttl, d->score, d->threshold,
-			 d->offences, d->renewal ? "yes" : "no", mode_name(a), d->reason);
+			 "renewal=%s mode=%s trigger_ts=%s signals=\"%s\"", act, cidr, ttl, d->score,
+			 d->threshold, d->offences, d->renewal ? "yes" : "no", mode_name(a), trig,
+			 d->reason);
 	}
 	free(msg);
 }
@@ -344,11 +365,22 @@ agent_apply_decisions(struct agent *a, uint64_t now_ns)
 	struct score_decision d[64];
 	size_t n;
 
+	/* Every rule reaches the kernel first; the state file (an fsync) is
+	 * written once for the whole pass, so that a storm deciding on many
+	 * sources at once does not wait a disk flush per source. */
+	a->deciding = true;
 	do {
 		n = engine_tick(&a->engine, now_ns, d, 64);
 		for (size_t i = 0; i < n; i++)
 			apply_decision(a, &d[i], now_ns);
 	} while (n == 64);
+	a->deciding = false;
+	agent_save_rules(a);
+	/* Crossings the scorer did not act on (an allowlisted or suppressed
+	 * source): the next input notes them again. */
+	a->n_crossings = 0;
+	a->storm_onset_ts = 0;
+	a->decide_pending = false;
 }
 
 static int
