@@ -87,6 +87,8 @@ check "IPv6 storm source's /64 throttled or blocked" \
 	bash -c "'$BW' --socket '$LAB_SOCK' block list --json | grep -q '\"cidr\":\"$LAB_NET6::/64\"'"
 check "decisions were logged with their signals" \
 	grep -q 'decision action=block source=.*signals="' "$LAB_DIR/agent.log"
+check "a first decision names the capture time of the input that crossed" \
+	grep -Eq 'decision action=[a-z]+ source=.* renewal=no .*trigger_ts=[0-9]+\.[0-9]{9} ' "$LAB_DIR/agent.log"
 # Escalation: a source first throttled, later blocked.  (A source whose
 # first score already clears score_block goes straight to block.)
 escalated() {
