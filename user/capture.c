@@ -59,7 +59,7 @@ capture_open(struct capture *c, const char *ifname, const uint16_t *ports,
 	}
 	if (pcap_set_snaplen(c->pcap, CAPTURE_SNAPLEN) != 0 ||
 	    pcap_set_buffer_size(c->pcap, CAPTURE_BUFFER) != 0 ||
-	    pcap_set_immediate_mode(c->pcap, 1) != 0 ||
+	    pcap_set_timeout(c->pcap, CAPTURE_TIMEOUT_MS) != 0 ||
 	    pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO) != 0) {
 		snprintf(err, errlen, "pcap setup %s: %s", ifname, pcap_geterr(c->pcap));
 		goto fail;
