@@ -171,6 +171,12 @@ addr_is_host(const struct bw_cidr *c)
 }
 
 bool
+addr_cidr_equal(const struct bw_cidr *a, const struct bw_cidr *b)
+{
+	return a->plen == b->plen && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+bool
 addr_cidr_contains(const struct bw_cidr *outer, const struct bw_cidr *inner)
 {
 	__u8 a[16], b[16];

@@ -56,6 +56,9 @@ __u32 addr_family_plen(const struct bw_cidr *c);
 /* True when plen is a whole host (/32 for IPv4, /128 for IPv6). */
 bool addr_is_host(const struct bw_cidr *c);
 
+/* True when a and b are the same prefix (both masked, as everywhere). */
+bool addr_cidr_equal(const struct bw_cidr *a, const struct bw_cidr *b);
+
 /* True when `inner` lies inside `outer`. */
 bool addr_cidr_contains(const struct bw_cidr *outer, const struct bw_cidr *inner);
 

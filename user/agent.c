@@ -161,8 +161,7 @@ note_crossing(struct agent *a, const uint8_t addr[16], uint64_t ts)
 		return;
 	a->decide_pending = true;
 	for (unsigned int i = 0; i < a->n_crossings; i++)
-		if (a->crossings[i].prefix.plen == v.prefix.plen &&
-		    memcmp(a->crossings[i].prefix.addr, v.prefix.addr, 16) == 0)
+		if (addr_cidr_equal(&a->crossings[i].prefix, &v.prefix))
 			return;
 	if (a->n_crossings < AGENT_CROSSINGS_MAX)
 		a->crossings[a->n_crossings++] = (struct agent_crossing){ v.prefix, ts };

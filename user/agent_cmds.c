@@ -310,8 +310,7 @@ apply_decision(struct agent *a, struct score_decision *d, uint64_t now_ns)
 	for (unsigned int i = 0; i < a->n_crossings; i++) {
 		const struct agent_crossing *c = &a->crossings[i];
 
-		if (c->prefix.plen == d->prefix.plen &&
-		    memcmp(c->prefix.addr, d->prefix.addr, 16) == 0) {
+		if (addr_cidr_equal(&c->prefix, &d->prefix)) {
 			trig_ns = c->ts;
 			a->crossings[i] = a->crossings[--a->n_crossings];
 			break;

@@ -291,6 +291,13 @@ contains(void **state)
 	assert_true(in_c(&net, "10.1.200.3"));
 	assert_true(in_c(&net, "10.1.128.0/17"));
 	assert_true(addr_cidr_contains(&net, &net));
+	{
+		struct bw_cidr same = cidr("10.1.0.0/16"), wider = cidr("10.0.0.0/15");
+
+		assert_true(addr_cidr_equal(&net, &same));
+		assert_false(addr_cidr_equal(&net, &wider));
+		assert_false(addr_cidr_equal(&net, &v6));
+	}
 	assert_false(in_c(&net, "10.2.0.1"));
 	/* A wider network is not inside a narrower one. */
 	assert_false(in_c(&net, "10.0.0.0/8"));
