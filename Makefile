@@ -1,7 +1,18 @@
 # bouncewall - one Makefile for everything: all, check, demo, bench, fuzz,
 # install, clean.  Quiet by default; V=1 shows the commands.
+#
+# The agent's sources live in three rooms (user/README):
+#   user/core  pure: parser, flow table, scorer, ... (no I/O, time passed in)
+#   user/io    the shell's I/O: event loop, sockets, maps, capture, files
+#   user/cmd   the subcommands and the agent that wires them together
+# core is compiled with only its own headers on the include path, so it
+# cannot include io or cmd; `make check-core` also checks that its objects
+# call nothing that does I/O.
+#
+# CFLAGS, LDFLAGS and LDLIBS from the command line are added to ours, never
+# replace them: `make CFLAGS=-O0` builds.
 
-VERSION		?= 0.1.0
+VERSION		?= 0.2.0
 BUILD		:= build
 OBJ		:= $(BUILD)/obj
 PREFIX		?= /usr/local
@@ -13,15 +24,22 @@ CLANG		?= clang
 BPFTOOL		?= bpftool
 MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 
-PKGS		:= libbpf libpcap inih libmicrohttpd libcap-ng libcrypto
+PKGS		:= libbpf libpcap libcap-ng libcrypto
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS		?= -O2 -g
-CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wformat=2 \
-		   -Wshadow -Wstrict-prototypes -D_GNU_SOURCE \
-		   -DBW_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS)
-LDLIBS		+= $(PKG_LIBS) -lelf -lz
+WARN		:= -Wall -Wextra -Wno-unused-parameter -Wformat=2 -Wshadow \
+		   -Wstrict-prototypes
+BW_CFLAGS	= -std=gnu11 $(WARN) -D_GNU_SOURCE -DBW_VERSION='"$(VERSION)"' \
+		  -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+BW_LDLIBS	= $(PKG_LIBS) -lelf -lz $(LDLIBS)
+
+# Which headers each room sees.
+INC_core	:= -Iuser/core
+INC_io		:= -Iuser/core -Iuser/io -I$(BUILD)
+INC_cmd		:= -Iuser/core -Iuser/io -Iuser/cmd -I$(BUILD)
+INC_ALL		:= $(INC_cmd) -Itests
 
 BPF_CFLAGS	:= -O2 -g -target bpf -mcpu=v3 -Wall -Iinclude -Ibpf \
 		   -I/usr/include/$(MULTIARCH)
@@ -34,68 +52,114 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-USER_SRC	:= $(wildcard user/*.c)
-USER_OBJ	:= $(patsubst user/%.c,$(OBJ)/%.o,$(USER_SRC))
-# Everything but main: what unit tests link against.
-CORE_OBJ	:= $(filter-out $(OBJ)/main.o,$(USER_OBJ))
+ROOMS		:= core io cmd
+SRC_core	:= $(wildcard user/core/*.c)
+SRC_io		:= $(wildcard user/io/*.c)
+SRC_cmd		:= $(wildcard user/cmd/*.c)
+OBJ_core	:= $(patsubst user/%.c,$(OBJ)/%.o,$(SRC_core))
+OBJ_io		:= $(patsubst user/%.c,$(OBJ)/%.o,$(SRC_io))
+OBJ_cmd		:= $(patsubst user/%.c,$(OBJ)/%.o,$(SRC_cmd))
+# What unit tests link against: everything but the subcommands.
+LIB_OBJ		:= $(OBJ_core) $(OBJ_io)
 
 UNIT_SRC	:= $(wildcard tests/unit/test_*.c)
 UNIT_BIN	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BPFT_SRC	:= $(wildcard tests/bpf/test_*.c)
 BPFT_BIN	:= $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRC))
 
+# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN		:= $(BUILD)/san
+SAN_FLAGS	:= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined
+SAN_LIB_OBJ	:= $(patsubst $(OBJ)/%,$(SAN)/obj/%,$(LIB_OBJ))
+SAN_UNIT_BIN	:= $(patsubst tests/unit/%.c,$(SAN)/tests/%,$(UNIT_SRC))
+
 FUZZ_SRC	:= $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN	:= $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_OBJ	:= $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(filter-out user/main.c,$(USER_SRC)))
-FUZZ_CFLAGS	:= -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ	:= $(patsubst user/core/%.c,$(BUILD)/fuzz/obj/%.o,$(SRC_core))
+FUZZ_FLAGS	:= -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=undefined
 FUZZ_SECONDS	?= 20
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check unit-test bpf-test analyze-test lab-test install-test fuzz-smoke demo bench fuzz install clean
+.PHONY: all deps check check-core unit-test unit-test-san bpf-test analyze-test \
+	lab-test install-test fuzz-smoke demo bench fuzz install clean
 
 all: $(BUILD)/bouncewall $(BUILD)/bouncewall.bpf.o
 
-$(BUILD) $(OBJ) $(BUILD)/tests:
-	$(Q)mkdir -p $@
-
-$(BUILD)/bouncewall.bpf.o: bpf/bouncewall.bpf.c $(wildcard bpf/*.h) include/bouncewall.h Makefile | $(BUILD)
+$(BUILD)/bouncewall.bpf.o: bpf/bouncewall.bpf.c $(wildcard bpf/*.h) include/bouncewall.h Makefile
+	$(Q)mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bouncewall.skel.h: $(BUILD)/bouncewall.bpf.o | $(BUILD)
+$(BUILD)/bouncewall.skel.h: $(BUILD)/bouncewall.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name bouncewall_bpf > $@
 
-$(OBJ)/%.o: user/%.c $(wildcard user/*.h) include/bouncewall.h Makefile | $(OBJ)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+# One pattern per room: each sees only the headers it may use.
+define room_rule
+$(OBJ)/$(1)/%.o: user/$(1)/%.c Makefile
+	$$(Q)mkdir -p $$(@D)
+	$$(call msg,CC,$$@)
+	$$(Q)$$(CC) $$(BW_CFLAGS) $$(INC_$(1)) -c $$< -o $$@
+
+$(SAN)/obj/$(1)/%.o: user/$(1)/%.c Makefile
+	$$(Q)mkdir -p $$(@D)
+	$$(call msg,CC-SAN,$$@)
+	$$(Q)$$(CC) $$(BW_CFLAGS) $$(SAN_FLAGS) $$(INC_$(1)) -c $$< -o $$@
+endef
+$(foreach r,$(ROOMS),$(eval $(call room_rule,$(r))))
 
 # Only the loader embeds the BPF object.
-$(OBJ)/kern.o: $(BUILD)/bouncewall.skel.h
+$(OBJ)/io/kern.o $(SAN)/obj/io/kern.o: $(BUILD)/bouncewall.skel.h
 
-# Unit tests link against an archive: each pulls in only the modules it uses.
-$(BUILD)/libbw.a: $(CORE_OBJ)
+$(BUILD)/libbw.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bouncewall: $(USER_OBJ)
+$(SAN)/libbw.a: $(SAN_LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bouncewall: $(OBJ_cmd) $(BUILD)/libbw.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(BW_CFLAGS) $(LDFLAGS) $(OBJ_cmd) $(BUILD)/libbw.a $(BW_LDLIBS) -o $@
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libbw.a | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libbw.a
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libbw.a $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(BW_CFLAGS) $(INC_ALL) $< $(BUILD)/libbw.a $(BW_LDLIBS) -lcmocka -o $@
 
-$(BUILD)/tests/test_%: tests/bpf/test_%.c $(BUILD)/bouncewall.bpf.o tests/bw_test.h | $(BUILD)/tests
+$(SAN)/tests/test_%: tests/unit/test_%.c $(SAN)/libbw.a
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(BW_CFLAGS) $(SAN_FLAGS) $(INC_ALL) $< $(SAN)/libbw.a $(BW_LDLIBS) \
+		-lcmocka -o $@
+
+$(BUILD)/tests/test_%: tests/bpf/test_%.c $(BUILD)/bouncewall.bpf.o
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(LDLIBS) -o $@
+	$(Q)$(CC) $(BW_CFLAGS) $(INC_ALL) $< $(BW_LDLIBS) -o $@
+
+$(BUILD)/bench/bench_memory: tests/bench/bench_memory.c $(BUILD)/libbw.a
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BW_CFLAGS) $(INC_ALL) $< $(BUILD)/libbw.a $(BW_LDLIBS) -o $@
 
 deps:
 	$(Q)./scripts/install-deps.sh
 
+check-core: $(OBJ_core)
+	$(Q)./scripts/check-core.sh $(OBJ_core)
+
 unit-test: $(UNIT_BIN)
 	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+unit-test-san: $(SAN_UNIT_BIN)
+	$(Q)set -e; for t in $(SAN_UNIT_BIN); do echo "== $$t"; \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$t; done
 
 bpf-test: $(BPFT_BIN)
 	$(Q)set -e; for t in $(BPFT_BIN); do echo "== $$t"; $$t $(BUILD)/bouncewall.bpf.o; done
@@ -103,29 +167,27 @@ bpf-test: $(BPFT_BIN)
 analyze-test: all
 	$(Q)./tests/analyze/run.sh
 
-$(BUILD)/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) include/bouncewall.h Makefile
-	$(Q)mkdir -p $(dir $@)
+# Fuzz targets exercise the pure core only.
+$(BUILD)/fuzz/obj/%.o: user/core/%.c Makefile
+	$(Q)mkdir -p $(@D)
 	$(call msg,CC-FUZZ,$@)
-	$(Q)$(CLANG) $(filter-out -O2 -g,$(CFLAGS)) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(filter-out -MMD -MP,$(BW_CFLAGS)) $(FUZZ_FLAGS) $(INC_core) -c $< -o $@
 
-$(BUILD)/fuzz/obj/kern.o: $(BUILD)/bouncewall.skel.h
-
-$(BUILD)/fuzz/libbw.a: $(FUZZ_OBJ)
+$(BUILD)/fuzz/libcore.a: $(FUZZ_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libbw.a
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libcore.a
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(filter-out -O2 -g,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined $< $(BUILD)/fuzz/libbw.a $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(filter-out -MMD -MP,$(BW_CFLAGS)) $(INC_core) -Itests -O1 -g \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		$< $(BUILD)/fuzz/libcore.a $(BW_LDLIBS) -o $@
 
 # `make fuzz` runs each target for FUZZ_SECONDS (default 20; e.g.
-# FUZZ_SECONDS=600 for a real session); `make check` gives each a short run.
+# FUZZ_SECONDS=600 for a real session) and prints one line per target:
+# executions, coverage, corpus; a crash fails it.  `make check` gives each
+# a short run.
 fuzz: $(FUZZ_BIN)
-	$(Q)set -e; for f in $(FUZZ_BIN); do \
-		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
-		echo "== $$f ($(FUZZ_SECONDS)s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds-$$n 2>&1 | tail -n 12; done
+	$(Q)./scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 fuzz-smoke:
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
@@ -135,10 +197,12 @@ lab-test: all
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory check-core
 	$(Q)$(MAKE) --no-print-directory unit-test
+	$(Q)$(MAKE) --no-print-directory unit-test-san
 	$(Q)$(MAKE) --no-print-directory bpf-test
-	$(Q)if [ -x tests/analyze/run.sh ]; then $(MAKE) --no-print-directory analyze-test; fi
-	$(Q)if [ -n "$(FUZZ_SRC)" ]; then $(MAKE) --no-print-directory fuzz-smoke; fi
+	$(Q)$(MAKE) --no-print-directory analyze-test
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory install-test
 	$(Q)$(MAKE) --no-print-directory lab-test
 
@@ -161,3 +225,5 @@ install-test: all
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

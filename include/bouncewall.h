@@ -87,8 +87,9 @@ struct bw_rule {
 };
 
 enum bw_origin {
-	BW_ORIGIN_OPERATOR = 0,
-	BW_ORIGIN_SCORER = 1,
+	BW_ORIGIN_OPERATOR = 0,	/* bouncewall block add */
+	BW_ORIGIN_SCORER = 1,	/* the agent's own decision */
+	BW_ORIGIN_CROWDSEC = 2,	/* a decision of the fleet (CrowdSec LAPI) */
 };
 
 /* Value in the allow maps: presence is the rule; added_ns is informational. */

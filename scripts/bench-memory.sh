@@ -15,17 +15,10 @@ cd "$(dirname "$0")/.."
 json=${1:-build/bench.jsonl}
 out=build/bench
 
-make -s --no-print-directory build/libbw.a || {
-	echo "bench-memory: cannot build build/libbw.a" >&2
+make -s --no-print-directory build/bench/bench_memory || {
+	echo "bench-memory: cannot build build/bench/bench_memory" >&2
 	exit 1
 }
 mkdir -p "$out" "$(dirname "$json")"
-# Built as the Makefile builds the unit tests: against the core archive.
-# shellcheck disable=SC2046
-gcc -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-	-Iinclude -Iuser -Ibuild $(pkg-config --cflags libbpf libpcap inih libmicrohttpd libcap-ng libcrypto) \
-	tests/bench/bench_memory.c build/libbw.a \
-	$(pkg-config --libs libbpf libpcap inih libmicrohttpd libcap-ng libcrypto) -lelf -lz \
-	-o "$out/bench_memory"
 
 exec "$out/bench_memory" -s "${SOURCES:-1000000}" -f "${FLOWS:-100000}" -j "$json"

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
+#include "settings.h"
 #include "engine.h"
 #include "flow_table.h"
 #include "score.h"

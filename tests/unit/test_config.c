@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "conf_file.h"
+#include "conf_parse.h"
+#include "settings.h"
 
 struct tmpdir {
 	char dir[64];
@@ -620,12 +623,12 @@ file_sets_keys(void **state)
 }
 
 static void
-file_layers_on_top_and_last_wins(void **state)
+file_layers_on_top(void **state)
 {
 	struct tmpdir t = { 0 };
 	struct bw_settings s;
 	char err[BW_ERR_MAX];
-	const char *path = write_conf(&t, "syn_rate = 5\nsyn_rate = 6\ninterface = lo\n");
+	const char *path = write_conf(&t, "syn_rate = 6\ninterface = lo\n");
 
 	settings_defaults(&s);
 	set_ok(&s, "prefix_v4", "24");
@@ -637,7 +640,7 @@ file_layers_on_top_and_last_wins(void **state)
 	cleanup(&t);
 }
 
-/* With stock inih an indented line continues the previous value. */
+/* (libinih, used before, continued a value on an indented line.) */
 static void
 file_indented_line_is_not_a_continuation(void **state)
 {
@@ -686,7 +689,7 @@ file_bad_line_reports_line_and_changes_nothing(void **state)
 	static const char nul_file[] = "syn_rate = 5\nsyn_burst = 4\0 2\n";
 	static const struct bad_file cases[] = {
 		{ "syn_rate = 5\n# c\n\nfoo = 1\nsyn_burst = 3\n", 0, "4: unknown key 'foo'" },
-		{ "mode = monitor\nsyn_rate = 5\nsyn_rate = abc\n", 0,
+		{ "mode = monitor\nsyn_burst = 5\nsyn_rate = abc\n", 0,
 		  "3: syn_rate: invalid value 'abc' (expected an integer 0..1000000)" },
 		{ "syn_rate = 5\n[main]\nsyn_burst = 3\n", 0,
 		  "2: section headers are not supported (write key = value lines)" },
@@ -733,41 +736,100 @@ file_long_lines(void **state)
 {
 	struct tmpdir t = { 0 };
 	struct bw_settings s, before;
-	char err[BW_ERR_MAX], want[BW_ERR_MAX], text[1024];
+	char err[BW_ERR_MAX], want[BW_ERR_MAX], *text;
 	const char *path;
-	int n;
+	size_t n;
 
-	/* 199 characters is the longest line libinih (Debian) can hold. */
-	n = snprintf(text, sizeof(text), "state_dir = /");
-	memset(text + n, 'd', 199 - n);
-	strcpy(text + 199, "\nsyn_rate = 3\n");
+	/* A real protected_domains list runs past the 199 characters that
+	 * libinih's Debian build could hold (the old limit). */
+	text = malloc(CONF_LINE_MAX + 64);
+	assert_non_null(text);
+	n = (size_t)sprintf(text, "protected_domains =");
+	for (int i = 0; i < BW_MAX_DOMAINS; i++)
+		n += (size_t)sprintf(text + n, " mail-%02d.a-rather-long-subsidiary-name.example.org", i);
+	assert_true(n > 700);
+	strcpy(text + n, "\nsyn_rate = 3\n");
 	settings_defaults(&s);
 	path = write_conf(&t, text);
 	assert_int_equal(settings_load_file(&s, path, err, sizeof(err)), 0);
-	assert_int_equal(strlen(s.state_dir), 199 - 12);
+	assert_int_equal(s.n_domains, BW_MAX_DOMAINS);
 	assert_int_equal(s.syn_rate, 3);
 
-	/* One more is an error on that line, not a silently cut value. */
+	/* CONF_LINE_MAX characters fit (a comment here); one more is an
+	 * error on that line, never a silently cut value. */
+	memset(text, '#', CONF_LINE_MAX);
+	strcpy(text + CONF_LINE_MAX, "\nsyn_rate = 4\n");
+	settings_defaults(&s);
+	path = write_conf(&t, text);
+	assert_int_equal(settings_load_file(&s, path, err, sizeof(err)), 0);
+	assert_int_equal(s.syn_rate, 4);
+
 	settings_defaults(&s);
 	before = s;
-	memset(text, '#', 10);
-	text[10] = '\n';
-	n = 11 + snprintf(text + 11, sizeof(text) - 11, "state_dir = /");
-	memset(text + n, 'd', 11 + 200 - n);
-	strcpy(text + 11 + 200, "\nsyn_rate = 3\n");
+	memcpy(text, "#\n", 2);
+	memset(text + 2, '#', CONF_LINE_MAX + 1);
+	strcpy(text + 2 + CONF_LINE_MAX + 1, "\nsyn_rate = 3\n");
 	path = write_conf(&t, text);
 	assert_int_equal(settings_load_file(&s, path, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "%s:2: line too long (at most 199 characters)", path);
+	snprintf(want, sizeof(want), "%s:2: line too long (at most %d characters)", path,
+		 CONF_LINE_MAX);
 	assert_string_equal(err, want);
 	assert_memory_equal(&s, &before, sizeof(s));
+	free(text);
+	cleanup(&t);
+}
 
-	/* A long comment is still too long: we cannot tell what it hides. */
-	memset(text, '#', 600);
-	strcpy(text + 600, "\nsyn_rate = x\n");
-	path = write_conf(&t, text);
+/* Two values for one key are a mistake to report, not an override. */
+static void
+file_duplicate_key(void **state)
+{
+	struct tmpdir t = { 0 };
+	struct bw_settings s, before;
+	char err[BW_ERR_MAX], want[BW_ERR_MAX];
+	const char *path = write_conf(&t, "syn_rate = 5\n# later\nmode = monitor\n  syn_rate=6\n");
+
+	settings_defaults(&s);
+	before = s;
 	assert_int_equal(settings_load_file(&s, path, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want), "%s:1: line too long", path);
-	assert_memory_equal(err, want, strlen(want));
+	snprintf(want, sizeof(want), "%s:4: syn_rate is already set on line 1 (give each key once)",
+		 path);
+	assert_string_equal(err, want);
+	assert_memory_equal(&s, &before, sizeof(s));
+	cleanup(&t);
+}
+
+/* A FIFO never delivers, /dev/zero never ends, a huge file is not a
+ * config file: each is refused at once, and nothing changes. */
+static void
+file_not_regular_or_huge(void **state)
+{
+	struct tmpdir t = { 0 };
+	struct bw_settings s, before;
+	char err[BW_ERR_MAX], fifo[300], big[300];
+	FILE *f;
+
+	settings_defaults(&s);
+	before = s;
+	write_conf(&t, "");
+	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", t.dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(settings_load_file(&s, fifo, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(fifo);
+
+	assert_int_equal(settings_load_file(&s, "/dev/zero", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "/dev/zero: not a regular file");
+
+	snprintf(big, sizeof(big), "%s/big.conf", t.dir);
+	f = fopen(big, "w");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, CONF_FILE_MAX, SEEK_SET), 0);
+	fputc('\n', f);
+	fclose(f);
+	assert_int_equal(settings_load_file(&s, big, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "not a config file"));
+	unlink(big);
+	assert_memory_equal(&s, &before, sizeof(s));
 	cleanup(&t);
 }
 
@@ -833,11 +895,13 @@ main(void)
 		cmocka_unit_test(get_round_trips_through_set),
 		cmocka_unit_test(cross_key_validation),
 		cmocka_unit_test(file_sets_keys),
-		cmocka_unit_test(file_layers_on_top_and_last_wins),
+		cmocka_unit_test(file_layers_on_top),
 		cmocka_unit_test(file_indented_line_is_not_a_continuation),
 		cmocka_unit_test(file_empty_and_bom),
 		cmocka_unit_test(file_bad_line_reports_line_and_changes_nothing),
 		cmocka_unit_test(file_long_lines),
+		cmocka_unit_test(file_duplicate_key),
+		cmocka_unit_test(file_not_regular_or_huge),
 		cmocka_unit_test(file_cross_key_error_changes_nothing),
 		cmocka_unit_test(file_unreadable),
 	};

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "kern.h"
 #include "rules.h"
+#include "rules_state.h"
 
 static struct rule_entry
 mk(const char *cidr, uint32_t action, uint64_t expires, const char *text)
@@ -175,11 +177,27 @@ match_longest_active(void **state)
 	rules_free(&r);
 }
 
+struct gone_log {
+	char text[4][RULE_TEXT_MAX + 1];
+	int n;
+};
+
+static void
+note_gone(void *arg, const struct rule_entry *e)
+{
+	struct gone_log *g = arg;
+
+	if (g->n < 4)
+		snprintf(g->text[g->n], sizeof(g->text[0]), "%s", e->text);
+	g->n++;
+}
+
 static void
 expire_removes_only_expired(void **state)
 {
 	struct rules r = { 0 };
-	struct rule_entry e, out[4];
+	struct rule_entry e;
+	struct gone_log g = { 0 };
 
 	e = mk("10.0.0.1", BW_ACT_BLOCK, 10, "a");
 	rules_put(&r.block, &e);
@@ -187,29 +205,91 @@ expire_removes_only_expired(void **state)
 	rules_put(&r.block, &e);
 	e = mk("10.0.0.3", BW_ACT_BLOCK, 20, "b");
 	rules_put(&r.block, &e);
-	assert_int_equal(rules_expire(&r.block, 15, out, 4), 1);
-	assert_string_equal(out[0].text, "a");
-	assert_int_equal(rules_expire(&r.block, 1000, out, 4), 1);
+	assert_int_equal(rules_expire(&r.block, 15, note_gone, &g), 1);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.text[0], "a");
+	assert_int_equal(rules_expire(&r.block, 1000, NULL, NULL), 1);
 	assert_int_equal(r.block.n, 1);
 	assert_string_equal(r.block.v[0].text, "forever");
+	/* The index followed every move: the survivor is still found. */
+	e = mk("10.0.0.2", BW_ACT_BLOCK, 0, "");
+	assert_non_null(rules_find(&r.block, &e.cidr));
+	e = mk("10.0.0.3", BW_ACT_BLOCK, 0, "");
+	assert_null(rules_find(&r.block, &e.cidr));
 	rules_free(&r);
+}
+
+/* The index against a plain array, through 20,000 random puts and
+ * deletes over a small address space (lots of collisions and moves). */
+static void
+index_matches_linear_model(void **state)
+{
+	struct rules r = { 0 };
+	static uint8_t present[4096];
+	uint32_t x = 12345;
+	size_t live = 0;
+	uint8_t seed[16] = { 1, 2, 3 };
+
+	rules_seed(&r, seed);
+	memset(present, 0, sizeof(present));
+	for (int step = 0; step < 20000; step++) {
+		struct rule_entry e = { 0 };
+		uint32_t k;
+
+		x = x * 1103515245 + 12345;
+		k = (x >> 8) % 4096;
+		e.cidr.addr[10] = e.cidr.addr[11] = 0xff;
+		e.cidr.addr[14] = (uint8_t)(k >> 8);
+		e.cidr.addr[15] = (uint8_t)k;
+		e.cidr.plen = 128;
+		e.action = BW_ACT_BLOCK;
+		if ((x >> 20) & 1) {
+			int ret = rules_put(&r.block, &e);
+
+			assert_int_equal(ret, present[k] ? 1 : 0);
+			live += !present[k];
+			present[k] = 1;
+		} else {
+			assert_int_equal(rules_del(&r.block, &e.cidr), present[k] ? 0 : -ENOENT);
+			live -= present[k];
+			present[k] = 0;
+		}
+		if (step % 1000 == 0) {
+			assert_int_equal(r.block.n, live);
+			for (uint32_t q = 0; q < 4096; q++) {
+				e.cidr.addr[14] = (uint8_t)(q >> 8);
+				e.cidr.addr[15] = (uint8_t)q;
+				assert_int_equal(rules_find(&r.block, &e.cidr) != NULL, present[q]);
+			}
+		}
+	}
+	rules_free(&r);
+}
+
+static const char *
+tmp_state_dir(char *dir)
+{
+	strcpy(dir, "/tmp/bw-rules-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return dir;
 }
 
 static void
 save_load_round_trip(void **state)
 {
-	char dir[] = "/tmp/bw-rules-XXXXXX", err[256], path[300];
+	char dir[32], err[256], path[300];
 	struct rules r = { 0 }, back = { 0 };
+	struct rules_load_report rep;
 	struct rule_entry e;
-	unsigned int bad;
 	FILE *f;
 
-	assert_non_null(mkdtemp(dir));
+	tmp_state_dir(dir);
 	e = mk("10.9.0.0/26", BW_ACT_BLOCK, 5000, "storm source, with spaces");
 	e.origin = BW_ORIGIN_SCORER;
 	e.offences = 3;
 	rules_put(&r.block, &e);
 	e = mk("fd00:1::/64", BW_ACT_THROTTLE, 0, "");
+	e.origin = BW_ORIGIN_CROWDSEC;
 	rules_put(&r.block, &e);
 	e = mk("192.0.2.1", 0, 0, "our relay");
 	rules_put(&r.allow, &e);
@@ -217,8 +297,11 @@ save_load_round_trip(void **state)
 	rules_put(&r.block, &e);
 	assert_int_equal(rules_save(&r, dir, err, sizeof(err)), 0);
 
-	assert_int_equal(rules_load(&back, dir, 1000, &bad, err, sizeof(err)), 0);
-	assert_int_equal(bad, 0);
+	assert_int_equal(rules_load(&back, dir, 1000, &rep, err, sizeof(err)), 0);
+	assert_true(rep.found);
+	assert_true(rep.header);
+	assert_int_equal(rep.bad, 0);
+	assert_int_equal(rep.expired, 1);
 	assert_int_equal(back.block.n, 2);
 	assert_int_equal(back.allow.n, 1);
 	assert_string_equal(back.allow.v[0].text, "our relay");
@@ -227,6 +310,7 @@ save_load_round_trip(void **state)
 	assert_int_equal(rules_find(&back.block, &r.block.v[0].cidr)->offences, 3);
 	assert_int_equal(rules_find(&back.block, &r.block.v[0].cidr)->origin, BW_ORIGIN_SCORER);
 	assert_int_equal(rules_find(&back.block, &r.block.v[1].cidr)->action, BW_ACT_THROTTLE);
+	assert_int_equal(rules_find(&back.block, &r.block.v[1].cidr)->origin, BW_ORIGIN_CROWDSEC);
 	rules_free(&back);
 
 	/* Damaged lines are skipped and counted; the good ones survive. */
@@ -236,18 +320,71 @@ save_load_round_trip(void **state)
 	fputs("block not-an-ip 1 0 block operator 0 x\n", f);
 	fputs("frobnicate\n", f);
 	fputs("block 10.7.0.0/16 1 0 explode operator 0 x\n", f);
+	for (int i = 0; i < 600; i++)
+		fputc('x', f);		/* a line longer than any we write */
+	fputs("\n", f);
 	fclose(f);
-	assert_int_equal(rules_load(&back, dir, 1000, &bad, err, sizeof(err)), 0);
-	assert_int_equal(bad, 4);
-	assert_non_null(strstr(err, RULES_FILE));
+	assert_int_equal(rules_load(&back, dir, 1000, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.bad, 5);
+	assert_int_equal(rep.first_bad, 6);	/* header, 1 allow, 3 blocks */
 	assert_int_equal(back.block.n, 2);
 	rules_free(&back);
 	rules_free(&r);
 
 	/* A missing file is an empty rule set, not an error. */
 	unlink(path);
-	assert_int_equal(rules_load(&back, dir, 1000, &bad, err, sizeof(err)), 0);
+	assert_int_equal(rules_load(&back, dir, 1000, &rep, err, sizeof(err)), 0);
+	assert_false(rep.found);
 	assert_int_equal(back.block.n + back.allow.n, 0);
+	rmdir(dir);
+}
+
+/* An empty or headerless file is reported (the caller warns); a
+ * directory, a FIFO or a device is refused without reading or waiting,
+ * and a save over a directory fails instead of pretending. */
+static void
+state_file_damaged_or_not_a_file(void **state)
+{
+	char dir[32], err[256], path[300];
+	struct rules r = { 0 };
+	struct rules_load_report rep;
+	struct rule_entry e;
+	FILE *f;
+
+	tmp_state_dir(dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, RULES_FILE);
+	f = fopen(path, "w");
+	fclose(f);
+	assert_int_equal(rules_load(&r, dir, 1000, &rep, err, sizeof(err)), 0);
+	assert_true(rep.found);
+	assert_int_equal(rep.lines, 0);
+
+	f = fopen(path, "w");
+	fputs("block 10.0.0.1/32 1 0 block operator 0 -\n", f);
+	fclose(f);
+	assert_int_equal(rules_load(&r, dir, 1000, &rep, err, sizeof(err)), 0);
+	assert_false(rep.header);
+	assert_int_equal(r.block.n, 1);
+	rules_free(&r);
+
+	unlink(path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(rules_load(&r, dir, 1000, &rep, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, RULES_FILE));
+	e = mk("10.0.0.1", BW_ACT_BLOCK, 0, "x");
+	rules_put(&r.block, &e);
+	assert_int_equal(rules_save(&r, dir, err, sizeof(err)), -EISDIR);
+	rmdir(path);
+
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(rules_load(&r, dir, 1000, &rep, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(path);
+
+	assert_int_equal(symlink("/dev/zero", path), 0);
+	assert_int_equal(rules_load(&r, dir, 1000, &rep, err, sizeof(err)), -EINVAL);
+	unlink(path);
+	rules_free(&r);
 	rmdir(dir);
 }
 
@@ -260,7 +397,9 @@ main(void)
 		cmocka_unit_test(build_config_per_family),
 		cmocka_unit_test(match_longest_active),
 		cmocka_unit_test(expire_removes_only_expired),
+		cmocka_unit_test(index_matches_linear_model),
 		cmocka_unit_test(save_load_round_trip),
+		cmocka_unit_test(state_file_damaged_or_not_a_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

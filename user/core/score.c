@@ -1,0 +1,688 @@
+/*
+ * score.c - the backscatter scorer's rules: inputs, signals, decisions
+ * (API in score.h; the source table is score_table.c, queries score_top.c,
+ * the storm detector storm.c).
+ *
+ * An input is O(1) plus one score computation (to tell the caller when a
+ * decision is due); score_decide() is O(sources touched since the last
+ * call).
+ *
+ * Default weights (points; score_throttle 50, score_block 100), and why:
+ *
+ *   bounce_rate    30 at null_rate, capped at 60: the SPEC's "starts to count
+ *                  as suspicious"; rate alone throttles only at 1.7 x null_rate.
+ *   null_share     10: a source that sends nothing but bounces.  Weak: some
+ *                  MTAs are dedicated bounce relays.
+ *   unknown_share  40: bounces to local parts that do not exist (our server
+ *                  said 5.1.x) are the fingerprint of backscatter; real
+ *                  bounces return to the addresses we sent from.
+ *   unknown_rate   60 at null_rate, capped at 60: makes a storm escalate from
+ *                  throttle to block within seconds, as evidence piles up.
+ *   unsent         15: the share of bounces to protected domains, all sources
+ *                  together, that our outbound sends (last minute, or the
+ *                  last hour's average, whichever is larger) cannot explain.
+ *                  Modest, because we do not see mail sent by other routes.
+ *   batv           50: with batv_secret every real bounce carries our tag; an
+ *                  untagged one is forged mail's backscatter.  Near-proof.
+ *   multi_rcpt     15, foreign_dsn 20: Haraka/VBounce shape hints; cheap,
+ *                  often unseen (the rejection comes before DATA).
+ *   syn            10 per kernel over-rate event, capped at 25: never enough
+ *                  alone to throttle; the kernel already rate-limits.
+ *   opaque          0: most real MTAs use STARTTLS; counted and shown, never
+ *                  scored by default (SPEC: no content guess).
+ *
+ *   min_bounces     3: no share or unknown-recipient signal counts before a
+ *                  source has sent 3 bounces in the window, so one or two
+ *                  bounces score at most a couple of points.
+ *
+ * A storm source (one bounce a second to random unknown users, no sends):
+ * 65 + 3 x n points after n seconds once n >= 3: throttled at 3 s, blocked at
+ * 12 s; during a storm thresholds x 0.8 (40/80): blocked at 5 s.  A real MTA
+ * bouncing 6 mails a minute to existing users with no sends to match: 36.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bouncewall.h"
+#include "score_int.h"
+
+static const char *const sig_name[SIG_COUNT] = {
+	[SIG_BOUNCE_RATE] = "bounce_rate",
+	[SIG_NULL_SHARE] = "null_share",
+	[SIG_UNKNOWN_SHARE] = "unknown_share",
+	[SIG_UNKNOWN_RATE] = "unknown_rate",
+	[SIG_UNSENT] = "unsent",
+	[SIG_BATV] = "batv_untagged",
+	[SIG_MULTI_RCPT] = "multi_rcpt",
+	[SIG_FOREIGN_DSN] = "foreign_dsn",
+	[SIG_SYN] = "syn_over_rate",
+	[SIG_OPAQUE] = "opaque_sessions",
+};
+
+static const char *const sig_unit[SIG_COUNT] = {
+	[SIG_BOUNCE_RATE] = "/min",
+	[SIG_NULL_SHARE] = "share",
+	[SIG_UNKNOWN_SHARE] = "share",
+	[SIG_UNKNOWN_RATE] = "/min",
+	[SIG_UNSENT] = "share",
+	[SIG_BATV] = "share",
+	[SIG_MULTI_RCPT] = "share",
+	[SIG_FOREIGN_DSN] = "share",
+	[SIG_SYN] = "events",
+	[SIG_OPAQUE] = "sessions",
+};
+
+/* ------------------------------------------------------------ config */
+
+void
+score_config_defaults(struct score_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->null_rate = 30;
+	cfg->score_throttle = 50;
+	cfg->score_block = 100;
+	cfg->block_ttl = 600;
+	cfg->block_ttl_max = 86400;
+	cfg->storm_factor = 5.0;
+	cfg->prefix_v4 = 32;
+	cfg->prefix_v6 = 64;
+	cfg->batv = false;
+	cfg->w = (struct score_weights){
+		.bounce_rate = 30,
+		.bounce_rate_cap = 60,
+		.null_share = 10,
+		.unknown_share = 40,
+		.unknown_rate = 60,
+		.unknown_rate_cap = 60,
+		.unsent = 15,
+		.batv = 50,
+		.multi_rcpt = 15,
+		.foreign_dsn = 20,
+		.syn_event = 10,
+		.syn_cap = 25,
+		.opaque = 0,
+		.opaque_cap = 0,
+		.min_bounces = 3,
+		.storm_tighten = 0.8,
+		/* 10 bounces/min from everyone is "quiet"; x5 = 50/min. */
+		.storm_floor = 10,
+		.storm_off_ratio = 0.5,
+		.storm_hold_s = 60,
+		.baseline_tau_s = 1800,
+		.throttle_ttl = 0,
+	};
+}
+
+/* A weight: finite, 0..1e6. */
+static bool
+weight_ok(double w)
+{
+	return isfinite(w) && w >= 0 && w <= 1e6;
+}
+
+int
+score_config_check(const struct score_config *c, char *err, size_t errlen)
+{
+	const struct score_weights *w = &c->w;
+	const char *bad = NULL;
+
+	if (c->null_rate == 0 || c->null_rate > 1000000)
+		bad = "null_rate must be 1..1000000";
+	else if (c->score_throttle == 0)
+		bad = "score_throttle must be > 0";
+	else if (c->score_block < c->score_throttle)
+		bad = "score_block must be >= score_throttle";
+	else if (c->block_ttl == 0 || c->block_ttl > 10ull * 365 * 86400)
+		bad = "block_ttl must be 1s..10 years";
+	else if (c->block_ttl_max < c->block_ttl ||
+		 c->block_ttl_max > 10ull * 365 * 86400)
+		bad = "block_ttl_max must be block_ttl..10 years";
+	else if (!isfinite(c->storm_factor) || c->storm_factor < 1 ||
+		 c->storm_factor > 1e6)
+		bad = "storm_factor must be 1..1000000";
+	else if (c->prefix_v4 < 1 || c->prefix_v4 > 32)
+		bad = "prefix_v4 must be 1..32";
+	else if (c->prefix_v6 < 1 || c->prefix_v6 > 128)
+		bad = "prefix_v6 must be 1..128";
+	else if (!weight_ok(w->bounce_rate) || !weight_ok(w->bounce_rate_cap) ||
+		 !weight_ok(w->null_share) || !weight_ok(w->unknown_share) ||
+		 !weight_ok(w->unknown_rate) || !weight_ok(w->unknown_rate_cap) ||
+		 !weight_ok(w->unsent) || !weight_ok(w->batv) ||
+		 !weight_ok(w->multi_rcpt) || !weight_ok(w->foreign_dsn) ||
+		 !weight_ok(w->syn_event) || !weight_ok(w->syn_cap) ||
+		 !weight_ok(w->opaque) || !weight_ok(w->opaque_cap) ||
+		 !weight_ok(w->storm_floor))
+		bad = "weights must be finite, 0..1000000";
+	else if (w->min_bounces == 0 || w->min_bounces > CNT_MAX)
+		bad = "min_bounces must be 1..65535";
+	else if (!isfinite(w->storm_tighten) || w->storm_tighten <= 0 ||
+		 w->storm_tighten > 1)
+		bad = "storm_tighten must be in (0, 1]";
+	else if (!isfinite(w->storm_off_ratio) || w->storm_off_ratio <= 0 ||
+		 w->storm_off_ratio > 1)
+		bad = "storm_off_ratio must be in (0, 1]";
+	else if (w->storm_hold_s > 86400)
+		bad = "storm_hold_s must be <= 1 day";
+	else if (w->baseline_tau_s < STORM_PERIOD_S || w->baseline_tau_s > 30 * 86400)
+		bad = "baseline_tau_s must be 10s..30 days";
+	else if (w->throttle_ttl > 10u * 365 * 86400)
+		bad = "throttle_ttl must be <= 10 years";
+	if (!bad)
+		return 0;
+	if (err && errlen)
+		snprintf(err, errlen, "%s", bad);
+	return -EINVAL;
+}
+
+/* ------------------------------------------------------------ prefixes */
+
+void
+score_prefix_of(const struct score *sc, const uint8_t addr[16],
+		struct bw_cidr *out)
+{
+	memcpy(out->addr, addr, 16);
+	out->plen = addr_is_v4(addr) ? BW_V4_PLEN_BASE + sc->cfg.prefix_v4
+				     : sc->cfg.prefix_v6;
+	addr_mask(out->addr, out->plen);
+}
+
+/* ------------------------------------------------------------ inputs */
+
+static void
+clock_to(struct score *sc, uint64_t ts)
+{
+	if (ts > sc->now)
+		sc->now = ts;
+}
+
+static uint32_t
+clamp16(uint32_t v)
+{
+	return v > CNT_MAX ? CNT_MAX : v;
+}
+
+void
+score_storm_config(const struct score *sc, struct storm_config *out)
+{
+	out->factor = sc->cfg.storm_factor;
+	out->floor = sc->cfg.w.storm_floor;
+	out->off_ratio = sc->cfg.w.storm_off_ratio;
+	out->hold_s = sc->cfg.w.storm_hold_s;
+	out->tau_s = sc->cfg.w.baseline_tau_s;
+}
+
+/* Move the storm detector to now.  An onset tightens every threshold:
+ * everyone is looked at again, and a decision is due. */
+static bool
+storm_step(struct score *sc)
+{
+	struct storm_config cfg;
+
+	score_storm_config(sc, &cfg);
+	if (!storm_update(&sc->storm, &cfg, sc->now))
+		return false;
+	sc->rescan = true;
+	if (!sc->storm_onset_ts)
+		sc->storm_onset_ts = sc->now;
+	return true;
+}
+
+/*
+ * After an input to s: does its score now call for more than the decision
+ * in force?  Then remember when (the first such input only: that is the
+ * trigger its decision reports) and tell the caller to decide.  One score
+ * computation per transaction or kernel event, never per packet.
+ */
+static bool
+crossed(struct score *sc, const struct score_src *s)
+{
+	struct score_ctx x;
+	struct score_view v;
+	struct bw_cidr p = score_src_prefix(s);
+
+	score_ctx_init(sc, sc->now, &x);
+	score_src_view(sc, s, &x, &v);
+	if (v.verdict <= v.in_force)
+		return false;
+	for (unsigned int i = 0; i < sc->n_trig; i++)
+		if (addr_cidr_equal(&sc->trig[i].prefix, &p))
+			return true;
+	if (sc->n_trig < SCORE_TRIGGERS_MAX)
+		sc->trig[sc->n_trig++] = (struct score_trigger){ p, sc->now };
+	return true;
+}
+
+/* The source an inbound input is about, rolled to now. */
+static struct score_src *
+source_at_now(struct score *sc, const uint8_t addr[16])
+{
+	struct bw_cidr p;
+	struct score_src *s;
+
+	score_prefix_of(sc, addr, &p);
+	s = score_table_get(sc, &p);
+	score_src_roll(s, (uint32_t)(sc->now / BUCKET_NS));
+	return s;
+}
+
+/* Count a bounce transaction's facts into s. */
+static void
+add_bounce(struct score *sc, struct score_src *s, const struct score_tx *tx,
+	   uint32_t rcpts, uint32_t unk, uint32_t prot)
+{
+	sc->st.tx_in_null++;
+	score_src_add(s, C_BOUNCE, 1);
+	score_src_add(s, C_BRCPT, rcpts);
+	score_src_add(s, C_BUNKNOWN, unk);
+	if (prot) {
+		score_src_add(s, C_BPROT, 1);
+		ring_add(&sc->prot_bounces, sc->now, 1);
+	}
+	if (tx->rcpt_no_batv >= 0) {
+		uint32_t bad = (uint32_t)tx->rcpt_no_batv;
+
+		if (bad > rcpts) {
+			bad = rcpts;
+			sc->st.inputs_clamped++;
+		}
+		score_src_add(s, C_BATV_SEEN, rcpts);
+		score_src_add(s, C_BATV_BAD, bad);
+	}
+	if (rcpts > 1)
+		score_src_add(s, C_MULTI, 1);
+	if (tx->dsn_foreign >= 0) {
+		score_src_add(s, C_DSN_SEEN, 1);
+		if (tx->dsn_foreign > 0)
+			score_src_add(s, C_DSN_FOREIGN, 1);
+	}
+	storm_add(&sc->storm, sc->now, 1);
+}
+
+int
+score_tx(struct score *sc, const struct score_tx *tx)
+{
+	struct score_src *s;
+	uint32_t rcpts, rej, unk, prot;
+	bool due;
+
+	if (tx->sender > SCORE_SENDER_BOUNCE_LOCAL)
+		return -EINVAL;
+	clock_to(sc, tx->ts_ns);
+
+	if (tx->outbound) {
+		/* Mail we sent: only the protected sends matter, and they
+		 * are a global figure (bounces come back from anywhere). */
+		if (tx->sender_protected) {
+			ring_add(&sc->sends, sc->now, 1);
+			ring_add(&sc->sends_h, sc->now, 1);
+			sc->st.tx_out_sent++;
+		}
+		return storm_step(sc);
+	}
+
+	rcpts = clamp16(tx->rcpts);
+	rej = tx->rcpt_5xx < rcpts ? tx->rcpt_5xx : rcpts;
+	unk = tx->rcpt_unknown < rej ? tx->rcpt_unknown : rej;
+	prot = tx->rcpt_protected < rcpts ? tx->rcpt_protected : rcpts;
+	if (rej != tx->rcpt_5xx || unk != tx->rcpt_unknown ||
+	    prot != tx->rcpt_protected || rcpts != tx->rcpts)
+		sc->st.inputs_clamped++;
+
+	s = source_at_now(sc, tx->client);
+	score_src_add(s, C_TX, 1);
+	sc->st.tx_in++;
+	if (tx->sender != SCORE_SENDER_NORMAL)
+		add_bounce(sc, s, tx, rcpts, unk, prot);
+	due = storm_step(sc);
+	return crossed(sc, s) || due;
+}
+
+int
+score_syn(struct score *sc, const struct score_syn *ev)
+{
+	struct score_src *s;
+	bool due;
+
+	clock_to(sc, ev->ts_ns);
+	s = source_at_now(sc, ev->addr);
+	score_src_add(s, C_SYN, 1);
+	sc->st.syn_events++;
+	due = storm_step(sc);
+	return crossed(sc, s) || due;
+}
+
+int
+score_opaque(struct score *sc, uint64_t ts_ns, const uint8_t addr[16])
+{
+	struct score_src *s;
+	bool due;
+
+	clock_to(sc, ts_ns);
+	s = source_at_now(sc, addr);
+	score_src_add(s, C_OPAQUE, 1);
+	sc->st.opaque++;
+	due = storm_step(sc);
+	return crossed(sc, s) || due;
+}
+
+/* ------------------------------------------------------------ scoring */
+
+double
+score_sends_per_min(const struct score *sc, uint64_t now)
+{
+	double s1 = (double)ring_sum(&sc->sends, now);
+	double sh = (double)ring_sum(&sc->sends_h, now) / 60.0;
+
+	return s1 > sh ? s1 : sh;
+}
+
+void
+score_ctx_init(const struct score *sc, uint64_t now, struct score_ctx *x)
+{
+	double bp = (double)ring_sum(&sc->prot_bounces, now);
+	double sends = score_sends_per_min(sc, now);
+
+	x->now = now;
+	x->epoch = (uint32_t)(now / BUCKET_NS);
+	x->unsent = bp > sends ? (bp - sends) / bp : 0.0;
+}
+
+/* now + secs, saturating: a clock near the end of time must not wrap an
+ * expiry into the past. */
+static uint64_t
+deadline(uint64_t now, uint64_t secs)
+{
+	uint64_t ns = secs > UINT64_MAX / NS_PER_S ? UINT64_MAX : secs * NS_PER_S;
+
+	return UINT64_MAX - now < ns ? UINT64_MAX : now + ns;
+}
+
+static double
+share(uint32_t part, uint32_t whole)
+{
+	return whole ? (double)part / whole : 0.0;
+}
+
+static double
+capped(double v, double cap)
+{
+	return v > cap ? cap : v;
+}
+
+/* Fill sig[] for s and return the score: the sum of the points, in order. */
+static double
+src_score(const struct score *sc, const struct score_src *s,
+	  const struct score_ctx *x, struct score_signal sig[SIG_COUNT])
+{
+	const struct score_weights *w = &sc->cfg.w;
+	double nr = sc->cfg.null_rate, score = 0;
+	uint32_t c[C_COUNT];
+	bool gate;
+
+	for (int i = 0; i < C_COUNT; i++)
+		c[i] = score_src_sum(s, i, x->epoch);
+	gate = c[C_BOUNCE] >= w->min_bounces;
+
+	for (int i = 0; i < SIG_COUNT; i++) {
+		sig[i].name = sig_name[i];
+		sig[i].unit = sig_unit[i];
+		sig[i].points = 0;
+	}
+	sig[SIG_BOUNCE_RATE].value = c[C_BOUNCE];
+	sig[SIG_BOUNCE_RATE].points =
+		capped(w->bounce_rate * c[C_BOUNCE] / nr, w->bounce_rate_cap);
+
+	sig[SIG_NULL_SHARE].value = share(c[C_BOUNCE], c[C_TX]);
+	sig[SIG_UNKNOWN_SHARE].value = share(c[C_BUNKNOWN], c[C_BRCPT]);
+	sig[SIG_UNKNOWN_RATE].value = c[C_BUNKNOWN];
+	sig[SIG_UNSENT].value = x->unsent * share(c[C_BPROT], c[C_BOUNCE]);
+	sig[SIG_BATV].value = sc->cfg.batv ?
+		share(c[C_BATV_BAD], c[C_BATV_SEEN]) : 0.0;
+	sig[SIG_MULTI_RCPT].value = share(c[C_MULTI], c[C_BOUNCE]);
+	sig[SIG_FOREIGN_DSN].value = share(c[C_DSN_FOREIGN], c[C_DSN_SEEN]);
+	if (gate) {
+		sig[SIG_NULL_SHARE].points =
+			w->null_share * sig[SIG_NULL_SHARE].value;
+		sig[SIG_UNKNOWN_SHARE].points =
+			w->unknown_share * sig[SIG_UNKNOWN_SHARE].value;
+		sig[SIG_UNKNOWN_RATE].points =
+			capped(w->unknown_rate * c[C_BUNKNOWN] / nr,
+			       w->unknown_rate_cap);
+		sig[SIG_UNSENT].points = w->unsent * sig[SIG_UNSENT].value;
+		sig[SIG_BATV].points = w->batv * sig[SIG_BATV].value;
+		sig[SIG_MULTI_RCPT].points =
+			w->multi_rcpt * sig[SIG_MULTI_RCPT].value;
+		sig[SIG_FOREIGN_DSN].points =
+			w->foreign_dsn * sig[SIG_FOREIGN_DSN].value;
+	}
+	sig[SIG_SYN].value = c[C_SYN];
+	sig[SIG_SYN].points = capped(w->syn_event * c[C_SYN], w->syn_cap);
+	sig[SIG_OPAQUE].value = c[C_OPAQUE];
+	sig[SIG_OPAQUE].points = capped(w->opaque * c[C_OPAQUE], w->opaque_cap);
+
+	for (int i = 0; i < SIG_COUNT; i++)
+		score += sig[i].points;
+	return score;
+}
+
+void
+score_eff_thresholds(const struct score *sc, double *thr, double *blk)
+{
+	double f = sc->storm.active ? sc->cfg.w.storm_tighten : 1.0;
+
+	*thr = sc->cfg.score_throttle * f;
+	*blk = sc->cfg.score_block * f;
+}
+
+/* The decision in force at now (expired ones read as none). */
+static uint8_t
+in_force_at(const struct score_src *s, uint64_t now)
+{
+	return s->in_force != SCORE_NONE && now < score_src_until_ns(s) ? s->in_force
+								  : SCORE_NONE;
+}
+
+void
+score_src_view(const struct score *sc, const struct score_src *s,
+	 const struct score_ctx *x, struct score_view *v)
+{
+	double thr, blk;
+
+	v->prefix = score_src_prefix(s);
+	v->score = src_score(sc, s, x, v->sig);
+	v->in_force = in_force_at(s, x->now);
+	v->expires_ns = v->in_force ? score_src_until_ns(s) : 0;
+	v->offences = s->offences;
+	score_eff_thresholds(sc, &thr, &blk);
+	v->verdict = v->score >= blk ? SCORE_BLOCK :
+		     v->score >= thr ? SCORE_THROTTLE : SCORE_NONE;
+	if (v->in_force > v->verdict)
+		v->verdict = v->in_force;
+}
+
+/* ------------------------------------------------------------ decisions */
+
+static uint64_t
+block_ttl_for(const struct score_config *cfg, unsigned int offences)
+{
+	uint64_t ttl = cfg->block_ttl;
+
+	for (unsigned int i = 0; i < offences && ttl < cfg->block_ttl_max; i++)
+		ttl <<= 1;
+	return ttl < cfg->block_ttl_max ? ttl : cfg->block_ttl_max;
+}
+
+static uint64_t
+throttle_ttl(const struct score_config *cfg)
+{
+	return cfg->w.throttle_ttl ? cfg->w.throttle_ttl : cfg->block_ttl;
+}
+
+/*
+ * Re-score one source and decide; true when *d was filled.  Only
+ * escalations (none -> throttle -> block) and renewals come out.
+ */
+static bool
+src_decide(struct score *sc, struct score_src *s, const struct score_ctx *x,
+	   struct score_decision *d)
+{
+	struct score_view v;
+	double thr, blk;
+	uint8_t act, cur;
+	uint64_t ttl;
+	bool renewal = false;
+
+	score_src_view(sc, s, x, &v);
+	cur = v.in_force;
+	if (cur == SCORE_NONE) {
+		s->in_force = SCORE_NONE;
+		if (score_src_until_ns(s) > x->now)
+			return false;	/* suppressed */
+	}
+	score_eff_thresholds(sc, &thr, &blk);
+
+	if (v.score >= blk) {
+		act = SCORE_BLOCK;
+		if (cur == SCORE_BLOCK) {
+			ttl = block_ttl_for(&sc->cfg, s->offences ?
+					    s->offences - 1u : 0);
+			if (score_src_until_ns(s) - x->now > ttl * NS_PER_S / 4)
+				return false;
+			renewal = true;
+		} else {
+			ttl = block_ttl_for(&sc->cfg, s->offences);
+			if (s->offences < UINT8_MAX)
+				s->offences++;
+		}
+	} else if (v.score >= thr) {
+		act = SCORE_THROTTLE;
+		ttl = throttle_ttl(&sc->cfg);
+		if (cur == SCORE_BLOCK)
+			return false;
+		if (cur == SCORE_THROTTLE) {
+			if (score_src_until_ns(s) - x->now > ttl * NS_PER_S / 4)
+				return false;
+			renewal = true;
+		}
+	} else {
+		return false;
+	}
+
+	s->in_force = act;
+	score_src_set_until(s, deadline(x->now, ttl));
+	memset(d, 0, sizeof(*d));
+	d->prefix = score_src_prefix(s);
+	d->action = act;
+	d->renewal = renewal;
+	d->ttl = ttl;
+	d->score = v.score;
+	d->threshold = act == SCORE_BLOCK ? blk : thr;
+	d->offences = s->offences;
+	score_reason(&v, d->reason, sizeof(d->reason));
+	if (act == SCORE_BLOCK)
+		sc->st.decisions_block++;
+	else
+		sc->st.decisions_throttle++;
+	return true;
+}
+
+/* When d's source crossed: its own trigger, else the onset of the storm
+ * that tightened the thresholds (0 for a renewal, or when unknown). */
+static uint64_t
+take_trigger(struct score *sc, const struct score_decision *d)
+{
+	for (unsigned int i = 0; i < sc->n_trig; i++) {
+		if (addr_cidr_equal(&sc->trig[i].prefix, &d->prefix)) {
+			uint64_t ts = sc->trig[i].ts;
+
+			sc->trig[i] = sc->trig[--sc->n_trig];
+			return ts;
+		}
+	}
+	return d->renewal ? 0 : sc->storm_onset_ts;
+}
+
+size_t
+score_decide(struct score *sc, uint64_t now_ns, struct score_decision *out,
+	     size_t max)
+{
+	struct score_ctx x;
+	size_t n = 0;
+
+	clock_to(sc, now_ns);
+	storm_step(sc);
+	if (sc->rescan) {
+		for (uint32_t i = 0; i < sc->used; i++)
+			score_mark_dirty(sc, i);
+		sc->rescan = false;
+	}
+	score_ctx_init(sc, sc->now, &x);
+	while (sc->ndirty && n < max) {
+		uint32_t i = sc->dirty[--sc->ndirty];
+		struct score_src *s = &sc->src[i];
+
+		s->flags &= (uint8_t)~F_DIRTY;
+		if (src_decide(sc, s, &x, &out[n])) {
+			out[n].trigger_ns = take_trigger(sc, &out[n]);
+			n++;
+		}
+	}
+	if (!sc->ndirty) {
+		/* Crossings nothing came of (a suppressed source): the next
+		 * input notes them again. */
+		sc->n_trig = 0;
+		sc->storm_onset_ts = 0;
+	}
+	return n;
+}
+
+int
+score_set_config(struct score *sc, const struct score_config *cfg)
+{
+	if (score_config_check(cfg, NULL, 0) < 0)
+		return -EINVAL;
+	sc->cfg = *cfg;
+	sc->rescan = true;
+	return 0;
+}
+
+void
+score_get_config(const struct score *sc, struct score_config *cfg)
+{
+	*cfg = sc->cfg;
+}
+
+int
+score_suppressed(struct score *sc, const struct score_decision *d,
+		 uint64_t now_ns)
+{
+	uint32_t i = score_table_find(sc, &d->prefix);
+	struct score_src *s;
+
+	if (i == NIL)
+		return -ENOENT;
+	clock_to(sc, now_ns);
+	s = &sc->src[i];
+	if (d->action == SCORE_BLOCK && !d->renewal && s->offences &&
+	    s->offences < UINT8_MAX)
+		s->offences--;
+	s->in_force = SCORE_NONE;
+	score_src_set_until(s, deadline(sc->now, d->ttl));
+	sc->st.suppressed++;
+	return 0;
+}
+
+int
+score_release(struct score *sc, const struct bw_cidr *prefix)
+{
+	uint32_t i = score_table_find(sc, prefix);
+
+	if (i == NIL)
+		return -ENOENT;
+	sc->src[i].in_force = SCORE_NONE;
+	sc->src[i].until_s = 0;
+	return 0;
+}

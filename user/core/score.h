@@ -1,0 +1,308 @@
+/*
+ * score.h - the backscatter scorer (SPEC §6): per-source-prefix sliding
+ * windows, a global storm detector, explainable scores and throttle/block
+ * decisions.
+ *
+ * Pure: no I/O, no clock, no allocation after score_new().  Every input
+ * carries its own timestamp; all timestamps must come from ONE clock (live:
+ * the agent stamps SMTP and kernel events with CLOCK_MONOTONIC when it
+ * receives them; analyze: capture time).  Time never runs backwards inside
+ * the scorer: an input older than the newest one seen is counted as if it
+ * happened at that newest time.
+ *
+ * Life of a source:
+ *   events (score_tx, score_syn, score_opaque) add to its window counters and
+ *   mark it "dirty";  score_decide() re-scores the dirty sources (all of them
+ *   after a config change or a storm onset) and emits only escalations and
+ *   renewals;  the window slides, the score decays, the source is released.
+ *
+ * Window: SCORE_WINDOW_S seconds as SCORE_NBUCKETS fixed buckets; a rate is
+ * "events in the window", i.e. per minute.
+ */
+#ifndef BW_SCORE_H
+#define BW_SCORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define SCORE_NBUCKETS		6
+#define SCORE_BUCKET_S		10
+#define SCORE_WINDOW_S		(SCORE_NBUCKETS * SCORE_BUCKET_S)	/* 60 */
+
+#define SCORE_REASON_MAX	160
+#define SCORE_CAPACITY_MIN	16
+#define SCORE_CAPACITY_MAX	(1u << 26)
+
+/* ------------------------------------------------------------------ inputs */
+
+enum score_sender {
+	SCORE_SENDER_NORMAL = 0,	/* MAIL FROM:<someone@somewhere> */
+	SCORE_SENDER_NULL = 1,		/* MAIL FROM:<> */
+	SCORE_SENDER_BOUNCE_LOCAL = 2,	/* postmaster@ / mailer-daemon@ */
+};
+
+/* Tri-state for facts the parser may not have seen. */
+#define SCORE_UNKNOWN		(-1)
+
+/*
+ * One SMTP transaction (one MAIL FROM and the RCPTs after it), as the
+ * parser saw it.  Counts larger than 65535 are clamped; counts that make
+ * no sense (more unknown than rejected, more rejected than recipients)
+ * are clamped to the enclosing count.
+ */
+struct score_tx {
+	uint64_t ts_ns;
+	uint8_t client[16];	/* the SMTP client, 16-byte form */
+	bool outbound;		/* we are the client (mail we send) */
+	uint8_t sender;		/* enum score_sender */
+	bool sender_protected;	/* sender domain is one of protected_domains:
+				 * with outbound, this is "mail we sent" */
+	uint32_t rcpts;		/* RCPT commands in the transaction */
+	uint32_t rcpt_5xx;	/* of which answered 5xx */
+	uint32_t rcpt_unknown;	/* of which 5.1.x (unknown user/domain) */
+	uint32_t rcpt_protected;/* of which to protected domains (glue: when
+				 * protected_domains is empty, count them all) */
+	int32_t rcpt_no_batv;	/* recipients without a valid prvs= tag
+				 * (batv_check() != BATV_VALID); SCORE_UNKNOWN
+				 * when batv_secret is unset */
+	int8_t dsn_foreign;	/* 1: DSN whose original Message-ID/Received
+				 * chain is not ours, 0: ours, SCORE_UNKNOWN:
+				 * content not seen (rejected, opaque) */
+};
+
+/* A kernel heavy-hitter record (struct bw_event), re-stamped by the glue. */
+struct score_syn {
+	uint64_t ts_ns;
+	uint8_t addr[16];	/* source (the kernel's prefix), 16-byte form */
+	uint64_t syns;		/* the kernel's running counts: not scored */
+	uint64_t over;		/* (each event is one over-rate interval) */
+};
+
+/* ------------------------------------------------------------------ config */
+
+/*
+ * Weights: how many points each signal gives.  "At null_rate" means when the
+ * quantity per minute equals config.null_rate; linear, then capped.  Shares
+ * are 0..1 fractions times the weight.  Defaults (score_config_defaults())
+ * and why are in score.c; the lead may expose them as settings.
+ */
+struct score_weights {
+	double bounce_rate;	/* points at null_rate bounce tx/min */
+	double bounce_rate_cap;
+	double null_share;	/* all of its transactions null-sender */
+	double unknown_share;	/* all of its bounce rcpts 5.1.x */
+	double unknown_rate;	/* points at null_rate unknown bounce rcpts/min */
+	double unknown_rate_cap;
+	double unsent;		/* bounces to us with no mail sent to explain them */
+	double batv;		/* all of its bounce rcpts lack a valid tag */
+	double multi_rcpt;	/* all of its bounces have > 1 rcpt */
+	double foreign_dsn;	/* all of its seen DSNs are not about our mail */
+	double syn_event;	/* per kernel over-rate event in the window */
+	double syn_cap;
+	double opaque;		/* per STARTTLS session in the window */
+	double opaque_cap;
+	uint32_t min_bounces;	/* bounce tx in the window before any share
+				 * signal counts (a lone bounce scores ~0) */
+	double storm_tighten;	/* thresholds x this during a storm (0..1] */
+	double storm_floor;	/* baseline floor, null tx/min, all sources */
+	double storm_off_ratio;	/* storm ends below factor x base x this ... */
+	uint32_t storm_hold_s;	/* ... held for this long */
+	uint32_t baseline_tau_s;/* EWMA time constant of the baseline */
+	uint32_t throttle_ttl;	/* seconds; 0 = block_ttl */
+};
+
+struct score_config {
+	uint32_t null_rate;	/* bounce tx per minute per source, > 0 */
+	uint32_t score_throttle;/* > 0 */
+	uint32_t score_block;	/* >= score_throttle */
+	uint64_t block_ttl;	/* seconds, > 0 */
+	uint64_t block_ttl_max;	/* seconds, >= block_ttl */
+	double storm_factor;	/* >= 1 */
+	uint32_t prefix_v4;	/* 1..32, the family's own length */
+	uint32_t prefix_v6;	/* 1..128 */
+	bool batv;		/* batv_secret is set: the BATV signal counts */
+	struct score_weights w;
+};
+
+/* ------------------------------------------------------------------ outputs */
+
+enum score_verdict {
+	SCORE_NONE = 0,
+	SCORE_THROTTLE = 1,
+	SCORE_BLOCK = 2,
+};
+
+enum score_signal_id {
+	SIG_BOUNCE_RATE,	/* value: bounce tx in the window (per minute) */
+	SIG_NULL_SHARE,		/* value: bounce tx / all tx, 0..1 */
+	SIG_UNKNOWN_SHARE,	/* value: 5.1.x bounce rcpts / bounce rcpts */
+	SIG_UNKNOWN_RATE,	/* value: 5.1.x bounce rcpts per minute */
+	SIG_UNSENT,		/* value: share of protected bounces, all
+				 * sources, that outbound sends cannot explain */
+	SIG_BATV,		/* value: untagged bounce rcpts / checked */
+	SIG_MULTI_RCPT,		/* value: share of bounces with > 1 rcpt */
+	SIG_FOREIGN_DSN,	/* value: share of seen DSNs not about our mail */
+	SIG_SYN,		/* value: kernel over-rate events in the window */
+	SIG_OPAQUE,		/* value: STARTTLS sessions in the window */
+	SIG_COUNT
+};
+
+/* The score is the sum of points over all SIG_COUNT signals, in order. */
+struct score_signal {
+	const char *name;	/* static: "bounce_rate", "null_share", ... */
+	const char *unit;	/* static: "/min", "share", "events" */
+	double value;
+	double points;
+};
+
+struct score_view {
+	struct bw_cidr prefix;
+	double score;
+	uint8_t verdict;	/* enum score_verdict: in force, else by score */
+	uint8_t in_force;	/* enum score_verdict decided and not expired */
+	uint8_t offences;	/* blocks so far (TTL doubling) */
+	uint64_t expires_ns;	/* of the decision in force; 0 = none */
+	struct score_signal sig[SIG_COUNT];
+};
+
+struct score_decision {
+	struct bw_cidr prefix;
+	uint8_t action;		/* SCORE_THROTTLE or SCORE_BLOCK */
+	bool renewal;		/* same action, extended before it ran out */
+	uint64_t ttl;		/* seconds */
+	double score;
+	double threshold;	/* effective (storm-tightened) */
+	uint8_t offences;	/* including this one, for a block */
+	uint64_t trigger_ns;	/* the input that put the source past the
+				 * threshold (or began the storm that
+				 * tightened it); 0 for a renewal */
+	char reason[SCORE_REASON_MAX];	/* "unknown_share=100% +40, ..." */
+};
+
+struct score_stats {
+	uint32_t capacity;
+	uint32_t tracked;
+	uint64_t evictions;
+	uint64_t tx_in, tx_in_null, tx_out_sent, syn_events, opaque;
+	uint64_t inputs_clamped;	/* inconsistent counts fixed up */
+	uint64_t decisions_throttle, decisions_block, suppressed;
+	bool storm_active;
+	uint64_t storm_since_ns;	/* 0 when not active */
+	uint64_t storms;		/* onsets so far */
+	double null_rate_short;		/* all sources, per minute, short window */
+	double null_baseline;		/* per minute, EWMA */
+	double storm_on_at;		/* null_rate_short above this: storm */
+	double eff_throttle, eff_block;	/* thresholds in force now */
+	double sends_per_min;		/* protected outbound, smoothed */
+	double protected_bounces_per_min;
+};
+
+/* ------------------------------------------------------------------ API */
+
+struct score;
+
+/* Defaults from SPEC §5 and the weights documented in score.c. */
+void score_config_defaults(struct score_config *cfg);
+
+/* 0, or -EINVAL with a one-line reason naming the field in err. */
+int score_config_check(const struct score_config *cfg, char *err, size_t errlen);
+
+/*
+ * A scorer tracking at most `capacity` source prefixes (allocated here, once:
+ * about 220 bytes each, score_entry_bytes() says exactly).
+ * seed keys the hash so a remote party cannot aim collisions at one chain;
+ * the caller draws it from getrandom().  NULL on a bad config or capacity
+ * (errno EINVAL) or no memory (ENOMEM).
+ */
+struct score *score_new(uint32_t capacity, const uint8_t seed[16],
+			const struct score_config *cfg);
+void score_free(struct score *sc);
+
+/* Bytes of memory per tracked source, for `bench`. */
+size_t score_entry_bytes(void);
+
+/*
+ * Apply a new config live: windows, offences and decisions in force are kept;
+ * every source is re-scored at the next score_decide().  A changed prefix
+ * length applies to new events; sources already tracked keep their prefix
+ * and age out.  0 or -EINVAL (nothing changed).
+ */
+int score_set_config(struct score *sc, const struct score_config *cfg);
+void score_get_config(const struct score *sc, struct score_config *cfg);
+
+/*
+ * Inputs.  0; 1 when a decision is now due (the source's score calls for
+ * more than the decision in force, or a storm began and tightened every
+ * threshold): call score_decide() at once rather than at the next tick;
+ * -EINVAL for an impossible value (nothing counted).
+ */
+int score_tx(struct score *sc, const struct score_tx *tx);
+int score_syn(struct score *sc, const struct score_syn *ev);
+int score_opaque(struct score *sc, uint64_t ts_ns, const uint8_t addr[16]);
+
+/*
+ * Advance the clock to now and re-score the sources touched since the last
+ * call; write at most max decisions to out and return how many.  When more
+ * are pending than fit, the rest come out on the next call: call again until
+ * it returns less than max.  Call it once a second or after a batch of
+ * events.
+ *
+ *   score >= block threshold:    BLOCK unless a block is in force; TTL
+ *                                block_ttl x 2^offences, capped at
+ *                                block_ttl_max; a block that is less than a
+ *                                quarter from its end is renewed (same TTL,
+ *                                no new offence).
+ *   score >= throttle threshold: THROTTLE unless a throttle or block is in
+ *                                force (renewed the same way).
+ */
+size_t score_decide(struct score *sc, uint64_t now_ns,
+		    struct score_decision *out, size_t max);
+
+/*
+ * The agent did not apply a decision (allowlist): forget it, take back the
+ * offence it counted, and emit nothing for that prefix for d->ttl seconds.
+ * Monitor mode is NOT a suppression: the decision stands, only unenforced.
+ * 0, or -ENOENT when the prefix is no longer tracked.
+ */
+int score_suppressed(struct score *sc, const struct score_decision *d,
+		     uint64_t now_ns);
+
+/*
+ * The operator removed the block/throttle (`block del`): forget the decision
+ * in force so a new offence is decided afresh; the offence count stays.
+ * 0 or -ENOENT.
+ */
+int score_release(struct score *sc, const struct bw_cidr *prefix);
+
+/* ------------------------------------------------------------------ queries */
+
+/* The prefix an address is scored as under the current config. */
+void score_prefix_of(const struct score *sc, const uint8_t addr[16],
+		     struct bw_cidr *out);
+
+/* Score and signals of the source holding addr (masked here).  0 or -ENOENT.
+ * Read-only: does not advance the clock. */
+int score_lookup(const struct score *sc, const uint8_t addr[16],
+		 uint64_t now_ns, struct score_view *out);
+
+/*
+ * The n highest-scoring sources (score > 0 or a decision in force), highest
+ * first, into out.  Returns how many were written.  O(tracked x log n).
+ */
+size_t score_top(const struct score *sc, uint64_t now_ns,
+		 struct score_view *out, size_t n);
+
+/* Counters and the storm detector's state at now (read-only). */
+void score_get_stats(const struct score *sc, uint64_t now_ns,
+		     struct score_stats *st);
+
+/* "none", "throttle", "block". */
+const char *score_verdict_name(uint8_t v);
+
+/* The top signals of a view as "name=value +points, ...", at most 3. */
+char *score_reason(const struct score_view *v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * kern.h - the agent's side of the kernel: load the embedded XDP program,
+ * pin or adopt its maps and links under BW_PIN_DIR, write config and rules,
+ * read counters.  Every function returns 0 or -errno and logs its own
+ * failure once, naming the interface, map or path.
+ */
+#ifndef BW_KERN_H
+#define BW_KERN_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bouncewall.h"
+#include "settings.h"
+#include "rules.h"
+
+enum kern_xdp_mode {
+	KERN_XDP_AUTO = 0,
+	KERN_XDP_NATIVE,
+	KERN_XDP_GENERIC,
+};
+
+struct kern_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	int link_fd;
+	bool adopted;		/* link found pinned and taken over */
+	const char *mode;	/* "native", "generic" */
+};
+
+struct bouncewall_bpf;
+struct ring_buffer;
+
+/* The maps of a rule list, one per address family (bouncewall.h). */
+enum kern_rule_map {
+	KERN_RM_V4,		/* bw_allow4, bw_block4 */
+	KERN_RM_V6,		/* bw_allow, bw_block */
+	KERN_RM_MAX
+};
+
+struct kern {
+	struct bouncewall_bpf *skel;
+	int lock_fd;		/* the pin directory, flock()ed: one agent */
+	int config_fd, stats_fd, rate_fd, events_fd;
+	int allow_fd[KERN_RM_MAX], block_fd[KERN_RM_MAX];
+	bool maps_adopted;	/* maps were found pinned (agent restart) */
+	struct kern_iface ifaces[BW_MAX_IFACES];
+	unsigned int n_ifaces;
+	/* kern_rate_count_step()'s pass over bw_rate */
+	struct bw_key rate_cursor;
+	bool rate_cursor_valid;
+	uint64_t rate_counting;
+	uint64_t rate_tracked;	/* the last finished pass's count */
+};
+
+/* Where maps and links are pinned: $BOUNCEWALL_PIN_DIR (an absolute path
+ * on bpffs, for running several agents side by side, as the lab tests do)
+ * or BW_PIN_DIR. */
+const char *kern_pin_dir(void);
+
+/* Parse "auto", "native", "generic". 0 or -EINVAL. */
+int kern_parse_xdp_mode(const char *s, enum kern_xdp_mode *mode);
+
+/* Take the pin directory for this agent alone (flock: a second agent on
+ * the same directory gets -EBUSY before it touches anything), open and
+ * load the program; reuse pinned maps when present and compatible, else
+ * pin fresh ones.  Incompatible leftovers (an older ABI) are unpinned with
+ * a warning: state_dir restores the rules. */
+int kern_open(struct kern *k);
+
+/* Attach to ifname, or adopt the link pinned for it by an earlier agent
+ * (swapping in this program).  Pins the link. */
+int kern_attach(struct kern *k, const char *ifname, enum kern_xdp_mode mode);
+
+/* Detach one interface (unpin its link). */
+int kern_detach(struct kern *k, const char *ifname);
+
+/* Standalone detach with no agent running: unpin the pinned link. */
+int kern_detach_pinned(const char *ifname);
+
+/* Clean shutdown: detach every interface and unpin every map. */
+void kern_close(struct kern *k);
+
+/* A start that failed: undo only what this agent created.  Links and maps
+ * an earlier agent left pinned keep enforcing; maps pinned fresh by this
+ * start are unpinned (they would hold kernel memory for nothing). */
+void kern_abort(struct kern *k);
+
+/* Build struct bw_config from settings and the rules' prefix lengths, per
+ * list and address family. */
+void kern_build_config(const struct bw_settings *s, const struct rules *r,
+		       struct bw_config *cfg);
+int kern_write_config(struct kern *k, const struct bw_settings *s,
+		      const struct rules *r);
+
+/* Write or delete one rule in the allow or block map of its address
+ * family.  `now_real` converts the rule's wall-clock expiry to the
+ * kernel's CLOCK_BOOTTIME.  Write the config after a put and after a
+ * delete (kern_write_config), so it never lacks a length that the kernel
+ * would miss a rule for. */
+int kern_put_rule(struct kern *k, bool allow, const struct rule_entry *e,
+		  uint64_t now_real);
+int kern_del_rule(struct kern *k, bool allow, const struct bw_cidr *c);
+
+/* Make the kernel maps hold exactly the rules in r: add missing ones,
+ * delete strays.  Used on start after adopting pinned maps. */
+int kern_sync_rules(struct kern *k, const struct rules *r, uint64_t now_real);
+
+/* Add to r the kernel rules it lacks (adopted from pinned maps after a
+ * crash that beat the state file).  Returns how many were added. */
+int kern_adopt_rules(struct kern *k, struct rules *r, uint64_t now_real);
+
+/* Sum the per-CPU counters into out[BW_CNT_MAX].  out[BW_CNT_PACKETS] is
+ * the sum of the five top-level classes (the kernel does not count it). */
+int kern_read_stats(struct kern *k, uint64_t out[BW_CNT_MAX]);
+
+/* Seconds and nanoseconds helpers: wall clock and CLOCK_BOOTTIME. */
+uint64_t kern_now_real(void);
+uint64_t kern_now_boot_ns(void);
+
+
+
+/* Move the count of bw_rate's entries on by at most `budget` keys;
+ * k->rate_tracked holds the count of the last finished pass. */
+void kern_rate_count_step(struct kern *k, unsigned int budget);
+
+#endif
