@@ -11,7 +11,41 @@ set -u
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BW=${BW:-$LAB_ROOT/build/bouncewall}
-LAB_ID=${LAB_ID:-$(( $$ % 200 + 20 ))}
+
+# A lab number nobody else holds: claimed by creating its lock directory
+# (mkdir is atomic), released by lab_cleanup.  A claim whose owner is gone
+# (a SIGKILLed test) is taken over.  Two labs never share a number, so
+# they never tear each other's namespaces down.
+LAB_LOCKS=/run/bouncewall-lab
+lab_claim_id() {
+	local id start=$(( $$ % 200 )) k owner
+	mkdir -p "$LAB_LOCKS"
+	for k in $(seq 0 199); do
+		id=$(( (start + k) % 200 + 20 ))
+		if mkdir "$LAB_LOCKS/$id" 2>/dev/null; then
+			echo $$ > "$LAB_LOCKS/$id/pid"
+			LAB_ID=$id
+			return 0
+		fi
+		owner=$(cat "$LAB_LOCKS/$id/pid" 2>/dev/null)
+		if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+			rm -rf "$LAB_LOCKS/$id"
+			if mkdir "$LAB_LOCKS/$id" 2>/dev/null; then
+				echo $$ > "$LAB_LOCKS/$id/pid"
+				LAB_ID=$id
+				return 0
+			fi
+		fi
+	done
+	echo "lab: no free lab number in 20..219" >&2
+	exit 1
+}
+if [ -n "${LAB_ID:-}" ]; then
+	LAB_ID_OWNED=0		# chosen by the caller (a bench): theirs to guard
+else
+	lab_claim_id
+	LAB_ID_OWNED=1
+fi
 LAB_NS=bwlab-$LAB_ID-snd
 LAB_IF=bwl${LAB_ID}a		# protected interface (root namespace)
 LAB_PEER=bwl${LAB_ID}b		# its peer, moved into $LAB_NS
@@ -57,6 +91,7 @@ lab_cleanup() {
 	ip route del blackhole "$LAB_NET4.0/24" 2>/dev/null
 	ip -6 route del blackhole "$LAB_NET6::/48" 2>/dev/null
 	if [ "${LAB_KEEP:-0}" != 1 ]; then rm -rf "$LAB_DIR"; fi
+	[ "$LAB_ID_OWNED" = 1 ] && rm -rf "$LAB_LOCKS/$LAB_ID"
 }
 
 # Sender namespace with one veth pair and the given host numbers as

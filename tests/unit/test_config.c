@@ -120,12 +120,22 @@ defaults_match_spec(void **state)
 	assert_int_equal(s.prefix_v4, 32);
 	assert_int_equal(s.prefix_v6, 64);
 	assert_int_equal(s.n_domains, 0);
-	assert_string_equal(s.batv_secret, "");
+	assert_int_equal(s.n_batv_keys, 0);
 	assert_string_equal(s.metrics_listen, "127.0.0.1:9025");
 	assert_string_equal(s.control_socket, "/run/bouncewall/bouncewall.sock");
 	assert_string_equal(s.state_dir, "/var/lib/bouncewall");
 	assert_int_equal(s.max_sources, 65536);
 	assert_int_equal(s.max_flows, 16384);
+	assert_int_equal(s.n_relays, 0);
+	assert_string_equal(s.policy_listen, "127.0.0.1:10040");
+	assert_string_equal(s.socketmap_listen, "127.0.0.1:10041");
+	assert_int_equal(s.bounce_policy, BW_BOUNCE_STORM);
+	assert_int_equal(s.sent_window, 7 * 86400);
+	assert_int_equal(s.bounce_budget, 2);
+	assert_string_equal(s.crowdsec_url, "");
+	assert_int_equal(s.crowdsec_poll, 10);
+	assert_int_equal(s.n_selectors, 0);
+	assert_int_equal(s.xdp_multi, BW_XDP_MULTI_AUTO);
 	assert_int_equal(settings_validate(&s, err, sizeof(err)), 0);
 
 	assert_string_equal(get(&s, "smtp_ports"), "25,465,587");
@@ -151,6 +161,11 @@ table_is_complete_and_consistent(void **state)
 		{ "protected_domains", true }, { "batv_secret", true },
 		{ "metrics_listen", false }, { "control_socket", false },
 		{ "state_dir", false }, { "max_sources", false }, { "max_flows", false },
+		{ "our_relays", true }, { "policy_listen", false }, { "socketmap_listen", false },
+		{ "bounce_policy", true }, { "sent_window", true }, { "bounce_budget", true },
+		{ "ledger_max", false }, { "crowdsec_url", false }, { "crowdsec_api_key", false },
+		{ "crowdsec_login", false }, { "crowdsec_password", false },
+		{ "crowdsec_poll", true }, { "dkim_selectors", true }, { "xdp_multi", false },
 	};
 	struct bw_settings d, x;
 	char a[512], b[512];
@@ -269,9 +284,37 @@ set_stores_the_fields(void **state)
 	assert_int_equal(s.n_domains, 1);
 	assert_string_equal(s.protected_domains[0], "example.net");
 	set_ok(&s, "batv_secret", "k3y");
-	assert_string_equal(s.batv_secret, "k3y");
+	assert_int_equal(s.n_batv_keys, 1);
+	assert_int_equal(s.batv_keys[0].digit, 0);
+	assert_string_equal(s.batv_keys[0].secret, "k3y");
+	/* Rolling keys: the first signs, each keeps its digit. */
+	set_ok(&s, "batv_secret", "2:newer 1:older");
+	assert_int_equal(s.n_batv_keys, 2);
+	assert_int_equal(s.batv_keys[0].digit, 2);
+	assert_string_equal(s.batv_keys[0].secret, "newer");
+	assert_int_equal(s.batv_keys[1].digit, 1);
+	set_bad("batv_secret", "1:a 1:b", "digit 1 is given twice");
 	set_ok(&s, "batv_secret", "");
-	assert_string_equal(s.batv_secret, "");
+	assert_int_equal(s.n_batv_keys, 0);
+	set_ok(&s, "our_relays", "192.0.2.0/24, 2001:db8::1");
+	assert_int_equal(s.n_relays, 2);
+	assert_string_equal(get(&s, "our_relays"), "192.0.2.0/24,2001:db8::1/128");
+	set_bad("our_relays", "192.0.2.1/24", "invalid CIDR");
+	set_bad("our_relays", "192.0.2.1 192.0.2.1", "listed twice");
+	set_ok(&s, "policy_listen", "unix:/run/bouncewall/policy.sock");
+	set_ok(&s, "socketmap_listen", "[::1]:10041");
+	set_bad("policy_listen", "unix:relative", "invalid value");
+	set_ok(&s, "bounce_policy", "always");
+	assert_int_equal(s.bounce_policy, BW_BOUNCE_ALWAYS);
+	set_bad("bounce_policy", "sometimes", "score, storm or always");
+	set_ok(&s, "crowdsec_url", "http://127.0.0.1:8080/");
+	set_bad("crowdsec_url", "ftp://x", "invalid value");
+	set_ok(&s, "crowdsec_api_key", "s3cr3t");
+	assert_string_equal(get(&s, "crowdsec_api_key"), "(set)");
+	set_ok(&s, "dkim_selectors", "mail s1._x");
+	assert_int_equal(s.n_selectors, 2);
+	set_ok(&s, "xdp_multi", "on");
+	set_bad("xdp_multi", "yes", "auto, on or off");
 	/* A list value replaces the whole list. */
 	set_ok(&s, "interface", "lo");
 	assert_int_equal(s.n_interfaces, 1);
@@ -431,7 +474,7 @@ length_limits(void **state)
 	memset(v, 'k', 128);
 	v[128] = '\0';
 	set_ok(&s, "batv_secret", v);
-	assert_int_equal(strlen(s.batv_secret), 128);
+	assert_int_equal(strlen(s.batv_keys[0].secret), 128);
 	v[128] = 'k';
 	v[129] = '\0';
 	set_bad("batv_secret", v, "invalid value");
@@ -448,7 +491,10 @@ secret_never_echoed(void **state)
 			 -EINVAL);
 	assert_null(strstr(err, "hunter2"));
 	assert_non_null(strstr(err, "batv_secret"));
-	set_bad("batv_secret", "tab\tinside", "not shown");
+	set_bad("batv_secret", "ta\x01b", "not shown");
+	/* Two items with the same (default) digit: refused, never echoed. */
+	assert_int_equal(settings_set(&s, "batv_secret", "hunter2\tinside", err, sizeof(err)), -EINVAL);
+	assert_null(strstr(err, "hunter2"));
 	set_bad("batv_secret", "caf\xc3\xa9", "not shown");
 	set_ok(&s, "batv_secret", "hunter2");
 	assert_string_equal(get(&s, "batv_secret"), "(set)");
@@ -609,7 +655,7 @@ file_sets_keys(void **state)
 	assert_int_equal(s.syn_rate, 5);
 	assert_int_equal(s.syn_burst, 7);
 	assert_int_equal(s.null_rate, 12);
-	assert_string_equal(s.batv_secret, "a#b;c");
+	assert_string_equal(s.batv_keys[0].secret, "a#b;c");
 	assert_string_equal(get(&s, "protected_domains"), "example.org");
 	assert_int_equal(s.score_block, 150);
 	assert_int_equal(s.block_ttl, 1200);

@@ -163,6 +163,40 @@ batv_check(const void *secret, size_t secret_len, const char *rcpt,
 	return ahead <= BATV_VALID_DAYS ? BATV_VALID : BATV_EXPIRED;
 }
 
+enum batv_result
+batv_check_keys(const struct batv_key *keys, size_t n, const char *rcpt, uint64_t today)
+{
+	size_t len = strnlen(rcpt, BATV_PREFIX_LEN + 1);
+
+	if (len < BATV_PREFIX_LEN || strncasecmp(rcpt, BATV_PREFIX, BATV_PREFIX_LEN) != 0)
+		return BATV_NO_TAG;
+	if (len <= BATV_PREFIX_LEN || !is_digit(rcpt[BATV_PREFIX_LEN]))
+		return BATV_INVALID;
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].digit == (unsigned int)(rcpt[BATV_PREFIX_LEN] - '0'))
+			return batv_check(keys[i].secret, keys[i].len, rcpt, today);
+	return BATV_INVALID;
+}
+
+const char *
+batv_original(const char *rcpt)
+{
+	size_t len = strnlen(rcpt, BATV_SIGNED_MAX + 1);
+
+	if (len < BATV_PREFIX_LEN + BATV_TAGVAL_LEN + 1 || len > BATV_SIGNED_MAX - 1 ||
+	    strncasecmp(rcpt, BATV_PREFIX, BATV_PREFIX_LEN) != 0 || rcpt[15] != '=')
+		return NULL;
+	for (int i = 5; i < 9; i++)
+		if (!is_digit(rcpt[i]))
+			return NULL;
+	for (int i = 9; i < 15; i++)
+		if (hex_lower(rcpt[i]) < 0)
+			return NULL;
+	if (!addr_well_formed(rcpt + 16, len - 16))
+		return NULL;
+	return rcpt + 16;
+}
+
 const char *
 batv_result_name(enum batv_result r)
 {

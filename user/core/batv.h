@@ -68,6 +68,25 @@ int batv_sign(const void *secret, size_t secret_len, unsigned int key_digit,
 enum batv_result batv_check(const void *secret, size_t secret_len,
 			    const char *rcpt, uint64_t today);
 
+/* One of the operator's keys: its digit K and its secret. */
+struct batv_key {
+	unsigned int digit;
+	const void *secret;
+	size_t len;
+};
+
+/*
+ * Check rcpt with the key whose digit its tag names (so keys can be
+ * rolled: last week's tags still check with last week's key); a tag whose
+ * digit no key has is BATV_INVALID.  Never fails.
+ */
+enum batv_result batv_check_keys(const struct batv_key *keys, size_t n,
+				 const char *rcpt, uint64_t today);
+
+/* The address inside a well-formed tag ("prvs=KDDDHHHHHH=ADDR" -> ADDR,
+ * a pointer into rcpt), or NULL for an untagged or malformed one. */
+const char *batv_original(const char *rcpt);
+
 /* "valid", "invalid", "no-tag", "expired". */
 const char *batv_result_name(enum batv_result r);
 

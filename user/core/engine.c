@@ -21,7 +21,18 @@ engine_score_config(const struct bw_settings *s, struct score_config *cfg)
 	cfg->storm_factor = s->storm_factor;
 	cfg->prefix_v4 = s->prefix_v4;
 	cfg->prefix_v6 = s->prefix_v6;
-	cfg->batv = s->batv_secret[0] != '\0';
+	cfg->batv = s->n_batv_keys > 0;
+}
+
+size_t
+engine_batv_keys(const struct bw_settings *s, struct batv_key keys[BW_BATV_KEYS_MAX])
+{
+	for (unsigned int i = 0; i < s->n_batv_keys && i < BW_BATV_KEYS_MAX; i++) {
+		keys[i].digit = s->batv_keys[i].digit;
+		keys[i].secret = s->batv_keys[i].secret;
+		keys[i].len = strlen(s->batv_keys[i].secret);
+	}
+	return s->n_batv_keys;
 }
 
 static bool
@@ -61,6 +72,8 @@ on_txn(void *arg, struct smtp_txn *t)
 	struct score_tx tx = { 0 };
 	uint32_t prot = 0, untagged = 0;
 	const char *sdom = smtp_addr_domain(t->sender);
+	struct batv_key keys[BW_BATV_KEYS_MAX];
+	size_t nkeys = engine_batv_keys(s, keys);
 
 	t->outbound = is_local(e, t->peer.client);
 	tx.ts_ns = t->ts_end ? t->ts_end : t->ts_start;
@@ -77,13 +90,13 @@ on_txn(void *arg, struct smtp_txn *t)
 
 		if (s->n_domains == 0 || domain_protected(s, smtp_addr_domain(addr)))
 			prot++;
-		if (s->batv_secret[0] && smtp_txn_is_bounce(t) &&
-		    batv_check(s->batv_secret, strlen(s->batv_secret), addr,
-			       batv_day(tx.ts_ns / 1000000000ULL)) != BATV_VALID)
+		if (nkeys && smtp_txn_is_bounce(t) &&
+		    batv_check_keys(keys, nkeys, addr, batv_day(tx.ts_ns / 1000000000ULL)) !=
+		    BATV_VALID)
 			untagged++;
 	}
 	tx.rcpt_protected = extrapolate(prot, t->n_rcpt_kept, t->n_rcpt);
-	tx.rcpt_no_batv = s->batv_secret[0] && smtp_txn_is_bounce(t) ?
+	tx.rcpt_no_batv = nkeys && smtp_txn_is_bounce(t) ?
 			  (int32_t)extrapolate(untagged, t->n_rcpt_kept, t->n_rcpt) :
 			  SCORE_UNKNOWN;
 	/* The parser skips bodies: whose DSN it is stays unknown. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "settings.h"
+#include "batv.h"
 #include "flow_table.h"
 #include "pcap_decode.h"
 #include "score.h"
@@ -56,6 +57,9 @@ struct engine_limits {
 int engine_init(struct engine *e, const struct bw_settings *s,
 		const struct engine_limits *lim);
 void engine_free(struct engine *e);
+
+/* The settings' BATV keys as batv.h wants them; returns how many. */
+size_t engine_batv_keys(const struct bw_settings *s, struct batv_key keys[BW_BATV_KEYS_MAX]);
 
 /* Map our settings onto the scorer's config. */
 void engine_score_config(const struct bw_settings *s, struct score_config *cfg);

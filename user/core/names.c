@@ -6,6 +6,7 @@
 
 #include "bouncewall.h"
 #include "names.h"
+#include "settings.h"
 
 static const char *const action_words[] = {
 	[BW_ACT_BLOCK] = "block",
@@ -21,6 +22,18 @@ static const char *const origin_words[] = {
 static const char *const mode_words[] = {
 	[BW_MODE_ENFORCE] = "enforce",
 	[BW_MODE_MONITOR] = "monitor",
+};
+
+static const char *const bounce_policy_words[] = {
+	[BW_BOUNCE_SCORE] = "score",
+	[BW_BOUNCE_STORM] = "storm",
+	[BW_BOUNCE_ALWAYS] = "always",
+};
+
+static const char *const xdp_multi_words[] = {
+	[BW_XDP_MULTI_AUTO] = "auto",
+	[BW_XDP_MULTI_ON] = "on",
+	[BW_XDP_MULTI_OFF] = "off",
 };
 
 #define WORD(tab, v, none)						\
@@ -74,4 +87,30 @@ int
 names_mode_parse(const char *s, size_t n, uint32_t *mode)
 {
 	return lookup(mode_words, sizeof(mode_words) / sizeof(mode_words[0]), s, n, mode);
+}
+
+const char *
+names_bounce_policy(uint32_t p)
+{
+	return WORD(bounce_policy_words, p, "unknown");
+}
+
+const char *
+names_xdp_multi(uint32_t m)
+{
+	return WORD(xdp_multi_words, m, "unknown");
+}
+
+int
+names_bounce_policy_parse(const char *s, size_t n, uint32_t *p)
+{
+	return lookup(bounce_policy_words,
+		      sizeof(bounce_policy_words) / sizeof(bounce_policy_words[0]), s, n, p);
+}
+
+int
+names_xdp_multi_parse(const char *s, size_t n, uint32_t *m)
+{
+	return lookup(xdp_multi_words, sizeof(xdp_multi_words) / sizeof(xdp_multi_words[0]), s,
+		      n, m);
 }

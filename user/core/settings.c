@@ -20,14 +20,10 @@
 
 #include "addr.h"
 #include "settings.h"
+#include "settings_int.h"
 #include "names.h"
 #include "text.h"
 
-#define U32_MAX_VALUE		1000000
-#define FACTOR_MAX		1000.0
-#define NUMBER_TEXT_MAX		32
-#define DNS_NAME_MAX		253
-#define DNS_LABEL_MAX		63
 #define VALUE_SPACE		" \t\r\n"
 
 enum setting_kind {
@@ -38,10 +34,17 @@ enum setting_kind {
 	K_DURATION,
 	K_FACTOR,
 	K_DOMAINS,
-	K_SECRET,
+	K_BATV,
 	K_LISTEN,
 	K_SOCKET,
 	K_DIR,
+	K_RELAYS,
+	K_ENDPOINT,	/* a char[] field: HOST:PORT, unix:PATH or off */
+	K_BOUNCE_POLICY,
+	K_URL,		/* a char[] field, empty allowed */
+	K_CREDENTIAL,	/* a char[] field, empty allowed, never shown */
+	K_SELECTORS,
+	K_XDP_MULTI,
 };
 
 enum setting_id {
@@ -66,6 +69,20 @@ enum setting_id {
 	S_STATE_DIR,
 	S_MAX_SOURCES,
 	S_MAX_FLOWS,
+	S_OUR_RELAYS,
+	S_POLICY_LISTEN,
+	S_SOCKETMAP_LISTEN,
+	S_BOUNCE_POLICY,
+	S_SENT_WINDOW,
+	S_BOUNCE_BUDGET,
+	S_LEDGER_MAX,
+	S_CROWDSEC_URL,
+	S_CROWDSEC_API_KEY,
+	S_CROWDSEC_LOGIN,
+	S_CROWDSEC_PASSWORD,
+	S_CROWDSEC_POLL,
+	S_DKIM_SELECTORS,
+	S_XDP_MULTI,
 	S_COUNT
 };
 
@@ -104,7 +121,8 @@ static const struct setting_desc table[S_COUNT] = {
 	[S_PROTECTED_DOMAINS] = { "protected_domains", "",
 				  "our domains: bounces to them are what we count", true },
 	[S_BATV_SECRET] = { "batv_secret", "",
-			    "BATV prvs= key; bounces without a valid tag score high", true },
+			    "BATV keys K:SECRET (first signs); bounces without a valid tag are refused or score high",
+			    true },
 	[S_METRICS_LISTEN] = { "metrics_listen", "127.0.0.1:9025",
 			       "Prometheus endpoint HOST:PORT, or off", false },
 	[S_CONTROL_SOCKET] = { "control_socket", "/run/bouncewall/bouncewall.sock",
@@ -117,6 +135,40 @@ static const struct setting_desc table[S_COUNT] = {
 	[S_MAX_FLOWS] = { "max_flows", "16384",
 			  "SMTP connections followed at once; the oldest is evicted (256..1048576)",
 			  false },
+	[S_OUR_RELAYS] = { "our_relays", "",
+			   "CIDRs of our own relays: never punished, their mail is mail we sent", true },
+	[S_POLICY_LISTEN] = { "policy_listen", "127.0.0.1:10040",
+			      "Postfix policy service HOST:PORT or unix:PATH, or off", false },
+	[S_SOCKETMAP_LISTEN] = { "socketmap_listen", "127.0.0.1:10041",
+				 "Postfix socketmap (batv, unbatv) HOST:PORT or unix:PATH, or off",
+				 false },
+	[S_BOUNCE_POLICY] = { "bounce_policy", "storm",
+			      "refuse unverifiable bounces per message: score (never), storm, always",
+			      true },
+	[S_SENT_WINDOW] = { "sent_window", "7d",
+			    "how long a send makes bounces to its sender plausible", true },
+	[S_BOUNCE_BUDGET] = { "bounce_budget", "2",
+			      "without BATV: bounces a local address may get per message it sent",
+			      true },
+	[S_LEDGER_MAX] = { "ledger_max", "100000",
+			   "local addresses the sent ledger keeps; the least recent is evicted",
+			   false },
+	[S_CROWDSEC_URL] = { "crowdsec_url", "",
+			     "CrowdSec Local API base URL (http://HOST:PORT); empty: no fleet",
+			     false },
+	[S_CROWDSEC_API_KEY] = { "crowdsec_api_key", "",
+				 "bouncer key: pull the fleet's decisions", false },
+	[S_CROWDSEC_LOGIN] = { "crowdsec_login", "",
+			       "watcher login: push our decisions", false },
+	[S_CROWDSEC_PASSWORD] = { "crowdsec_password", "",
+				  "watcher password", false },
+	[S_CROWDSEC_POLL] = { "crowdsec_poll", "10s",
+			      "how often the fleet's decision stream is pulled", true },
+	[S_DKIM_SELECTORS] = { "dkim_selectors", "",
+			       "DKIM selectors of the protected domains, for posture", true },
+	[S_XDP_MULTI] = { "xdp_multi", "auto",
+			  "attach through libxdp's dispatcher: auto (when another program is there), on, off",
+			  false },
 };
 
 /* How each key is parsed and where it lives; numbers only for K_U32 and
@@ -124,11 +176,13 @@ static const struct setting_desc table[S_COUNT] = {
 struct setting_rule {
 	enum setting_kind kind;
 	size_t off;
-	uint32_t min, max;
+	uint32_t min, max;	/* K_U32; the field's size for text kinds */
 };
 
 #define U32(field, lo, hi)	{ K_U32, offsetof(struct bw_settings, field), lo, hi }
 #define DUR(field)		{ K_DURATION, offsetof(struct bw_settings, field), 0, 0 }
+#define TEXT(kind, field)	{ kind, offsetof(struct bw_settings, field), 0,		\
+				  sizeof(((struct bw_settings *)0)->field) }
 
 static const struct setting_rule rules[S_COUNT] = {
 	[S_INTERFACE] = { K_IFACES, 0, 0, 0 },
@@ -146,12 +200,26 @@ static const struct setting_rule rules[S_COUNT] = {
 	[S_PREFIX_V4] = U32(prefix_v4, 8, 32),
 	[S_PREFIX_V6] = U32(prefix_v6, 16, 128),
 	[S_PROTECTED_DOMAINS] = { K_DOMAINS, 0, 0, 0 },
-	[S_BATV_SECRET] = { K_SECRET, 0, 0, 0 },
+	[S_BATV_SECRET] = { K_BATV, 0, 0, 0 },
 	[S_METRICS_LISTEN] = { K_LISTEN, 0, 0, 0 },
 	[S_CONTROL_SOCKET] = { K_SOCKET, 0, 0, 0 },
 	[S_STATE_DIR] = { K_DIR, 0, 0, 0 },
 	[S_MAX_SOURCES] = U32(max_sources, 1024, 4194304),
 	[S_MAX_FLOWS] = U32(max_flows, 256, 1048576),
+	[S_OUR_RELAYS] = { K_RELAYS, 0, 0, 0 },
+	[S_POLICY_LISTEN] = TEXT(K_ENDPOINT, policy_listen),
+	[S_SOCKETMAP_LISTEN] = TEXT(K_ENDPOINT, socketmap_listen),
+	[S_BOUNCE_POLICY] = { K_BOUNCE_POLICY, 0, 0, 0 },
+	[S_SENT_WINDOW] = DUR(sent_window),
+	[S_BOUNCE_BUDGET] = U32(bounce_budget, 0, 1000),
+	[S_LEDGER_MAX] = U32(ledger_max, 1024, 4194304),
+	[S_CROWDSEC_URL] = TEXT(K_URL, crowdsec_url),
+	[S_CROWDSEC_API_KEY] = TEXT(K_CREDENTIAL, crowdsec_api_key),
+	[S_CROWDSEC_LOGIN] = TEXT(K_CREDENTIAL, crowdsec_login),
+	[S_CROWDSEC_PASSWORD] = TEXT(K_CREDENTIAL, crowdsec_password),
+	[S_CROWDSEC_POLL] = DUR(crowdsec_poll),
+	[S_DKIM_SELECTORS] = { K_SELECTORS, 0, 0, 0 },
+	[S_XDP_MULTI] = { K_XDP_MULTI, 0, 0, 0 },
 };
 
 /* The number a K_U32 or K_DURATION rule points at. */
@@ -191,379 +259,6 @@ settings_find(const char *name)
 	return id < 0 ? NULL : &table[id];
 }
 
-static int
-bad_value(char *err, size_t errlen, int id, const char *v, size_t n, const char *expected)
-{
-	char b[TEXT_SHOWN_BUF];
-
-	snprintf(err, errlen, "%s: invalid value '%s' (expected %s)", table[id].name,
-		 text_shown(b, v, n), expected);
-	return -EINVAL;
-}
-
-static bool
-is_digits(const char *v, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] < '0' || v[i] > '9')
-			return false;
-	return true;
-}
-
-/* Decimal digits only (strtoul alone would take "+5", " 5" and "-5"). */
-static int
-parse_ulong(const char *v, size_t n, unsigned long min, unsigned long max,
-	    unsigned long *out)
-{
-	char text[NUMBER_TEXT_MAX];
-	unsigned long x;
-	char *end;
-
-	if (!is_digits(v, n) || n >= sizeof(text))
-		return -EINVAL;
-	memcpy(text, v, n);
-	text[n] = '\0';
-	errno = 0;
-	x = strtoul(text, &end, 10);
-	if (errno || *end != '\0' || x < min || x > max)
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
-/* "5", "2.5": digits with at most one '.', above 1 and at most 1000.  No
- * sign, exponent, hex, inf or nan, which strtod() would all accept. */
-static int
-parse_factor(const char *v, size_t n, double *out)
-{
-	char text[NUMBER_TEXT_MAX];
-	unsigned int dots = 0, digits = 0;
-	double x;
-	char *end;
-
-	if (n == 0 || n >= sizeof(text))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] == '.')
-			dots++;
-		else if (v[i] >= '0' && v[i] <= '9')
-			digits++;
-		else
-			return -EINVAL;
-	}
-	if (dots > 1 || digits == 0)
-		return -EINVAL;
-	memcpy(text, v, n);
-	text[n] = '\0';
-	errno = 0;
-	x = strtod(text, &end);
-	if (errno || *end != '\0' || !(x > 1.0 && x <= FACTOR_MAX))
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
-/* Shortest plain decimal (no exponent: 1..1000 never needs one) that
- * reads back as exactly x. */
-static void
-format_factor(double x, char *buf, size_t len)
-{
-	for (int prec = 0; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*f", prec, x);
-		if (strtod(buf, NULL) == x)
-			return;
-	}
-}
-
-static bool
-is_separator(char c)
-{
-	return c == ' ' || c == '\t' || c == ',';
-}
-
-/* Next list item in [*pos, end); false when none is left. */
-static bool
-next_item(const char **pos, const char *end, const char **item, size_t *n)
-{
-	const char *p = *pos;
-
-	while (p < end && is_separator(*p))
-		p++;
-	if (p == end)
-		return false;
-	*item = p;
-	while (p < end && !is_separator(*p))
-		p++;
-	*n = (size_t)(p - *item);
-	*pos = p;
-	return true;
-}
-
-/* A list with an empty item ("25,,587", ",25", "25,") is a typo, not a
- * shorter list: refuse it rather than guess. */
-static int
-check_list(char *err, size_t errlen, int id, const char *v, size_t n)
-{
-	bool item_since_comma = false, comma_seen = false;
-	char b[TEXT_SHOWN_BUF];
-
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] == ',') {
-			if (!item_since_comma)
-				goto bad;
-			item_since_comma = false;
-			comma_seen = true;
-		} else if (!is_separator(v[i])) {
-			item_since_comma = true;
-		}
-	}
-	if (!comma_seen || item_since_comma)
-		return 0;
-bad:
-	snprintf(err, errlen, "%s: empty item in '%s'", table[id].name,
-		 text_shown(b, v, n));
-	return -EINVAL;
-}
-
-static int
-too_many(char *err, size_t errlen, int id, const char *v, size_t n, unsigned int max)
-{
-	char b[TEXT_SHOWN_BUF];
-
-	snprintf(err, errlen, "%s: too many values in '%s' (at most %u)", table[id].name,
-		 text_shown(b, v, n), max);
-	return -EINVAL;
-}
-
-static int
-duplicate(char *err, size_t errlen, int id, const char *v, size_t n)
-{
-	char b[TEXT_SHOWN_BUF];
-
-	snprintf(err, errlen, "%s: '%s' is listed twice", table[id].name,
-		 text_shown(b, v, n));
-	return -EINVAL;
-}
-
-static int
-set_ports(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
-{
-	uint16_t ports[BW_MAX_PORTS] = { 0 };
-	unsigned int count = 0;
-	const char *pos = v, *item;
-	unsigned long port;
-	size_t len;
-
-	if (check_list(err, errlen, S_SMTP_PORTS, v, n) < 0)
-		return -EINVAL;
-	while (next_item(&pos, v + n, &item, &len)) {
-		if (parse_ulong(item, len, 1, 65535, &port) < 0)
-			return bad_value(err, errlen, S_SMTP_PORTS, item, len,
-					 "a port number 1..65535");
-		for (unsigned int i = 0; i < count; i++)
-			if (ports[i] == port)
-				return duplicate(err, errlen, S_SMTP_PORTS, item, len);
-		if (count == BW_MAX_PORTS)
-			return too_many(err, errlen, S_SMTP_PORTS, v, n, BW_MAX_PORTS);
-		ports[count++] = (uint16_t)port;
-	}
-	if (count == 0)
-		return bad_value(err, errlen, S_SMTP_PORTS, v, n, "at least one port number");
-	_Static_assert(sizeof(ports) == sizeof(s->smtp_ports), "smtp_ports");
-	memcpy(s->smtp_ports, ports, sizeof(ports));
-	s->n_ports = count;
-	return 0;
-}
-
-/* What the kernel's dev_valid_name() takes, less the separators we split
- * on and anything unprintable. */
-static bool
-valid_ifname(const char *v, size_t n)
-{
-	if (n == 0 || n >= IF_NAMESIZE)
-		return false;
-	if ((n == 1 && v[0] == '.') || (n == 2 && v[0] == '.' && v[1] == '.'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f ||
-		    v[i] == '/' || v[i] == ':')
-			return false;
-	return true;
-}
-
-static int
-set_ifaces(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
-{
-	char names[BW_MAX_IFACES][IF_NAMESIZE] = { { 0 } };
-	unsigned int count = 0;
-	const char *pos = v, *item;
-	size_t len;
-
-	if (check_list(err, errlen, S_INTERFACE, v, n) < 0)
-		return -EINVAL;
-	while (next_item(&pos, v + n, &item, &len)) {
-		if (!valid_ifname(item, len))
-			return bad_value(err, errlen, S_INTERFACE, item, len,
-					 "an interface name of 1..15 characters");
-		for (unsigned int i = 0; i < count; i++)
-			if (strlen(names[i]) == len && memcmp(names[i], item, len) == 0)
-				return duplicate(err, errlen, S_INTERFACE, item, len);
-		if (count == BW_MAX_IFACES)
-			return too_many(err, errlen, S_INTERFACE, v, n, BW_MAX_IFACES);
-		memcpy(names[count], item, len);
-		names[count++][len] = '\0';
-	}
-	_Static_assert(sizeof(names) == sizeof(s->interfaces), "interfaces");
-	memcpy(s->interfaces, names, sizeof(names));
-	s->n_interfaces = count;
-	return 0;
-}
-
-/* A DNS name in letters, digits, '-' and '.': labels of 1..63, no label
- * starting or ending with '-', 253 in all, no trailing dot.  `lower`, when
- * given, receives it lowercased. */
-static bool
-valid_dns_name(const char *v, size_t n, char *lower)
-{
-	size_t label = 0;
-
-	if (n == 0 || n > DNS_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = v[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c == '.') {
-			if (label == 0 || v[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
-			if (c == '-' && label == 0)
-				return false;
-			if (++label > DNS_LABEL_MAX)
-				return false;
-		} else {
-			return false;
-		}
-		if (lower)
-			lower[i] = c;
-	}
-	if (label == 0 || v[n - 1] == '-')
-		return false;
-	if (lower)
-		lower[n] = '\0';
-	return true;
-}
-
-static int
-set_domains(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
-{
-	char names[BW_MAX_DOMAINS][BW_DOMAIN_MAX + 1] = { { 0 } }, lower[BW_DOMAIN_MAX + 1];
-	unsigned int count = 0;
-	const char *pos = v, *item;
-	size_t len;
-
-	if (check_list(err, errlen, S_PROTECTED_DOMAINS, v, n) < 0)
-		return -EINVAL;
-	while (next_item(&pos, v + n, &item, &len)) {
-		if (!valid_dns_name(item, len, lower))
-			return bad_value(err, errlen, S_PROTECTED_DOMAINS, item, len,
-					 "a domain name of letters, digits, '-' and '.'");
-		for (unsigned int i = 0; i < count; i++)
-			if (strcmp(names[i], lower) == 0)
-				return duplicate(err, errlen, S_PROTECTED_DOMAINS, item, len);
-		if (count == BW_MAX_DOMAINS)
-			return too_many(err, errlen, S_PROTECTED_DOMAINS, v, n, BW_MAX_DOMAINS);
-		memcpy(names[count++], lower, len + 1);
-	}
-	_Static_assert(sizeof(names) == sizeof(s->protected_domains), "domains");
-	memcpy(s->protected_domains, names, sizeof(names));
-	s->n_domains = count;
-	return 0;
-}
-
-/* The whole field is rewritten, so no old bytes linger past the NUL (the
- * secret least of all).  The caller has checked n < size. */
-static void
-store_text(char *dst, size_t size, const char *v, size_t n)
-{
-	memset(dst, 0, size);
-	memcpy(dst, v, n);
-}
-
-/* Empty clears it; otherwise 1..BW_SECRET_MAX printable, no spaces.  The
- * value is never echoed: it is a key. */
-static int
-set_secret(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
-{
-	bool ok = n <= BW_SECRET_MAX;
-
-	for (size_t i = 0; ok && i < n; i++)
-		ok = (unsigned char)v[i] > ' ' && (unsigned char)v[i] < 0x7f;
-	if (!ok) {
-		snprintf(err, errlen,
-			 "%s: invalid value (not shown; expected 1..%d printable characters without spaces)",
-			 table[S_BATV_SECRET].name, BW_SECRET_MAX);
-		return -EINVAL;
-	}
-	store_text(s->batv_secret, sizeof(s->batv_secret), v, n);
-	return 0;
-}
-
-/* "off", or HOST:PORT with HOST an IPv4 address, a bracketed IPv6 address
- * or a host name (resolved when the endpoint starts). */
-static bool
-valid_listen(const char *v, size_t n)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = NULL;
-	unsigned long port;
-	unsigned char a[16];
-	size_t hlen;
-
-	if (n == 3 && memcmp(v, "off", 3) == 0)
-		return true;
-	if (n >= BW_LISTEN_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == ':')
-			colon = v + i;
-	if (!colon || parse_ulong(colon + 1, (size_t)(v + n - colon - 1), 1, 65535, &port) < 0)
-		return false;
-	hlen = (size_t)(colon - v);
-	if (hlen >= 2 && v[0] == '[' && v[hlen - 1] == ']') {
-		if (hlen - 2 >= sizeof(host))
-			return false;
-		memcpy(host, v + 1, hlen - 2);
-		host[hlen - 2] = '\0';
-		return inet_pton(AF_INET6, host, a) == 1;
-	}
-	/* All digits and dots reads as an IPv4 address, so it must be one:
-	 * "999.0.0.1" is a typo, not a host name. */
-	if (hlen > 0 && hlen < sizeof(host) && strspn(v, "0123456789.") >= hlen) {
-		memcpy(host, v, hlen);
-		host[hlen] = '\0';
-		return inet_pton(AF_INET, host, a) == 1;
-	}
-	return valid_dns_name(v, hlen, NULL);
-}
-
-static bool
-valid_path(const char *v, size_t n, size_t max, bool dir)
-{
-	if (n == 0 || n >= max || v[0] != '/')
-		return false;
-	if (!dir && v[n - 1] == '/')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < ' ' || (unsigned char)v[i] == 0x7f)
-			return false;
-	return true;
-}
-
 int
 settings_set(struct bw_settings *s, const char *key, const char *value, char *err,
 	     size_t errlen)
@@ -592,56 +287,82 @@ settings_set(struct bw_settings *s, const char *key, const char *value, char *er
 
 	switch (r->kind) {
 	case K_IFACES:
-		return set_ifaces(s, v, n, err, errlen);
+		return sv_set_ifaces(s, v, n, err, errlen);
 	case K_PORTS:
-		return set_ports(s, v, n, err, errlen);
+		return sv_set_ports(s, v, n, err, errlen);
 	case K_DOMAINS:
-		return set_domains(s, v, n, err, errlen);
-	case K_SECRET:
-		return set_secret(s, v, n, err, errlen);
+		return sv_set_domains(s, v, n, err, errlen);
+	case K_BATV:
+		return sv_set_batv_keys(s, v, n, err, errlen);
+	case K_RELAYS:
+		return sv_set_relays(s, v, n, err, errlen);
+	case K_SELECTORS:
+		return sv_set_selectors(s, v, n, err, errlen);
+	case K_CREDENTIAL:
+		return sv_set_credential(field(s, r), r->max, table[id].name, v, n, err, errlen);
+	case K_URL:
+		if (n && !sv_valid_url(v, n))
+			return sv_bad_value(err, errlen, table[id].name, v, n,
+					    "http://HOST:PORT[/PATH] or https://..., or empty");
+		sv_store_text(field(s, r), r->max, v, n);
+		return 0;
+	case K_ENDPOINT:
+		if (!sv_valid_endpoint(v, n))
+			return sv_bad_value(err, errlen, table[id].name, v, n,
+					    "HOST:PORT, [IPv6]:PORT, unix:/PATH or off");
+		sv_store_text(field(s, r), r->max, v, n);
+		return 0;
+	case K_BOUNCE_POLICY:
+		if (names_bounce_policy_parse(v, n, &s->bounce_policy) == 0)
+			return 0;
+		return sv_bad_value(err, errlen, table[id].name, v, n, "score, storm or always");
+	case K_XDP_MULTI:
+		if (names_xdp_multi_parse(v, n, &s->xdp_multi) == 0)
+			return 0;
+		return sv_bad_value(err, errlen, table[id].name, v, n, "auto, on or off");
 	case K_MODE:
 		if (names_mode_parse(v, n, &s->mode) == 0)
 			return 0;
-		return bad_value(err, errlen, id, v, n, "enforce or monitor");
+		return sv_bad_value(err, errlen, table[id].name, v, n, "enforce or monitor");
 	case K_U32:
-		if (parse_ulong(v, n, r->min, r->max, &num) < 0) {
+		if (sv_parse_ulong(v, n, r->min, r->max, &num) < 0) {
 			snprintf(expected, sizeof(expected), "an integer %u..%u", r->min, r->max);
-			return bad_value(err, errlen, id, v, n, expected);
+			return sv_bad_value(err, errlen, table[id].name, v, n, expected);
 		}
 		*(uint32_t *)field(s, r) = (uint32_t)num;
 		return 0;
 	case K_DURATION:
 		if (n < sizeof(text))
-			store_text(text, sizeof(text), v, n);
+			sv_store_text(text, sizeof(text), v, n);
 		if (n >= sizeof(text) || duration_parse(text, &secs) < 0)
-			return bad_value(err, errlen, id, v, n,
+			return sv_bad_value(err, errlen, table[id].name, v, n,
 					 "a duration such as 90s, 10m, 2h or 1d");
 		*(uint64_t *)field(s, r) = secs;
 		return 0;
 	case K_FACTOR:
-		if (parse_factor(v, n, &f) < 0)
-			return bad_value(err, errlen, id, v, n,
+		if (sv_parse_factor(v, n, &f) < 0)
+			return sv_bad_value(err, errlen, table[id].name, v, n,
 					 "a decimal number above 1 and at most 1000");
 		s->storm_factor = f;
 		return 0;
 	case K_LISTEN:
-		if (!valid_listen(v, n))
-			return bad_value(err, errlen, id, v, n,
+		if (!sv_valid_listen(v, n))
+			return sv_bad_value(err, errlen, table[id].name, v, n,
 					 "HOST:PORT, [IPv6]:PORT or off");
-		store_text(s->metrics_listen, sizeof(s->metrics_listen), v, n);
+		sv_store_text(s->metrics_listen, sizeof(s->metrics_listen), v, n);
 		return 0;
 	case K_SOCKET:
-		if (!valid_path(v, n, sizeof(s->control_socket), false)) {
+		if (!sv_valid_path(v, n, sizeof(s->control_socket), false)) {
 			snprintf(expected, sizeof(expected), "an absolute file path under %zu bytes",
 				 sizeof(s->control_socket));
-			return bad_value(err, errlen, id, v, n, expected);
+			return sv_bad_value(err, errlen, table[id].name, v, n, expected);
 		}
-		store_text(s->control_socket, sizeof(s->control_socket), v, n);
+		sv_store_text(s->control_socket, sizeof(s->control_socket), v, n);
 		return 0;
 	case K_DIR:
-		if (!valid_path(v, n, sizeof(s->state_dir), true))
-			return bad_value(err, errlen, id, v, n, "an absolute directory path");
-		store_text(s->state_dir, sizeof(s->state_dir), v, n);
+		if (!sv_valid_path(v, n, sizeof(s->state_dir), true))
+			return sv_bad_value(err, errlen, table[id].name, v, n, "an absolute directory path");
+		sv_store_text(s->state_dir, sizeof(s->state_dir), v, n);
 		return 0;
 	}
 	return -EINVAL;
@@ -668,7 +389,7 @@ int
 settings_get(const struct bw_settings *s, const char *key, char *buf, size_t len)
 {
 	const struct setting_rule *r;
-	char text[NUMBER_TEXT_MAX];
+	char text[ADDR_CIDR_STRLEN];
 	size_t used = 0;
 	bool ok = true;
 	int id = find_id(key);
@@ -707,11 +428,33 @@ settings_get(const struct bw_settings *s, const char *key, char *buf, size_t len
 		ok = put(buf, len, &used, "", text);
 		break;
 	case K_FACTOR:
-		format_factor(s->storm_factor, text, sizeof(text));
+		sv_format_factor(s->storm_factor, text, sizeof(text));
 		ok = put(buf, len, &used, "", text);
 		break;
-	case K_SECRET:
-		ok = put(buf, len, &used, "", s->batv_secret[0] ? "(set)" : "");
+	case K_BATV:
+		ok = put(buf, len, &used, "", s->n_batv_keys ? "(set)" : "");
+		break;
+	case K_CREDENTIAL:
+		ok = put(buf, len, &used, "", *(const char *)cfield(s, r) ? "(set)" : "");
+		break;
+	case K_URL:
+	case K_ENDPOINT:
+		ok = put(buf, len, &used, "", (const char *)cfield(s, r));
+		break;
+	case K_RELAYS:
+		for (unsigned int i = 0; ok && i < s->n_relays; i++)
+			ok = put(buf, len, &used, ",",
+				 addr_format_cidr(&s->our_relays[i], text, sizeof(text)));
+		break;
+	case K_SELECTORS:
+		for (unsigned int i = 0; ok && i < s->n_selectors; i++)
+			ok = put(buf, len, &used, ",", s->dkim_selectors[i]);
+		break;
+	case K_BOUNCE_POLICY:
+		ok = put(buf, len, &used, "", names_bounce_policy(s->bounce_policy));
+		break;
+	case K_XDP_MULTI:
+		ok = put(buf, len, &used, "", names_xdp_multi(s->xdp_multi));
 		break;
 	case K_LISTEN:
 		ok = put(buf, len, &used, "", s->metrics_listen);
@@ -794,6 +537,23 @@ settings_validate(const struct bw_settings *s, char *err, size_t errlen)
 		snprintf(err, errlen, "block_ttl (%s) must not exceed block_ttl_max (%s)",
 			 duration_format(s->block_ttl, a, sizeof(a)),
 			 duration_format(s->block_ttl_max, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if ((s->crowdsec_api_key[0] || s->crowdsec_login[0]) && !s->crowdsec_url[0]) {
+		snprintf(err, errlen, "crowdsec_api_key and crowdsec_login need crowdsec_url");
+		return -EINVAL;
+	}
+	if (!s->crowdsec_login[0] != !s->crowdsec_password[0]) {
+		snprintf(err, errlen, "crowdsec_login and crowdsec_password go together");
+		return -EINVAL;
+	}
+	if (s->crowdsec_url[0] && !s->crowdsec_api_key[0] && !s->crowdsec_login[0]) {
+		snprintf(err, errlen,
+			 "crowdsec_url needs crowdsec_api_key (pull) or crowdsec_login (push), or both");
+		return -EINVAL;
+	}
+	if (strcmp(s->policy_listen, "off") != 0 && strcmp(s->policy_listen, s->socketmap_listen) == 0) {
+		snprintf(err, errlen, "policy_listen and socketmap_listen must differ");
 		return -EINVAL;
 	}
 	/* A throttled source admitted faster than an ordinary one is not

@@ -16,17 +16,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "bouncewall.h"
 
 #define BW_MAX_IFACES		8
 #define BW_MAX_DOMAINS		16
 #define BW_DOMAIN_MAX		254
 #define BW_SECRET_MAX		128
+#define BW_BATV_KEYS_MAX	10	/* one per key digit K */
+#define BW_MAX_RELAYS		64
+#define BW_ENDPOINT_MAX		128	/* "HOST:PORT" or "unix:PATH" */
+#define BW_URL_MAX		256
+#define BW_CREDENTIAL_MAX	256
+#define BW_MAX_SELECTORS	8
+#define BW_SELECTOR_MAX		63
 #define BW_LISTEN_MAX		64
 #define BW_SOCKPATH_MAX		108	/* sun_path */
 #define BW_DEFAULT_CONFIG	"/etc/bouncewall/bouncewall.conf"
 #define BW_ERR_MAX		256
 #define SETTINGS_MAX		64	/* keys in the table, at most */
+
+/* A BATV signing key: tags carry its digit K, so a bounce of mail signed
+ * last week with the old key still checks after a roll. */
+struct bw_batv_key {
+	uint8_t digit;			/* 0..9 */
+	char secret[BW_SECRET_MAX + 1];
+};
+
+enum bw_bounce_policy {
+	BW_BOUNCE_SCORE = 0,	/* never refuse per message; only score */
+	BW_BOUNCE_STORM = 1,	/* refuse unverifiable bounces during a storm */
+	BW_BOUNCE_ALWAYS = 2,	/* refuse them always */
+};
+
+enum bw_xdp_multi {
+	BW_XDP_MULTI_AUTO = 0,	/* libxdp's dispatcher when another program is there */
+	BW_XDP_MULTI_ON = 1,
+	BW_XDP_MULTI_OFF = 2,
+};
 
 struct bw_settings {
 	char interfaces[BW_MAX_IFACES][IF_NAMESIZE];
@@ -47,12 +74,29 @@ struct bw_settings {
 	uint32_t prefix_v6;		/* 16..128 */
 	char protected_domains[BW_MAX_DOMAINS][BW_DOMAIN_MAX + 1];
 	unsigned int n_domains;
-	char batv_secret[BW_SECRET_MAX + 1];
+	struct bw_batv_key batv_keys[BW_BATV_KEYS_MAX];	/* [0] signs */
+	unsigned int n_batv_keys;
 	char metrics_listen[BW_LISTEN_MAX];	/* "HOST:PORT" or "off" */
 	char control_socket[BW_SOCKPATH_MAX];
 	char state_dir[PATH_MAX];
 	uint32_t max_sources;		/* scorer capacity */
 	uint32_t max_flows;		/* flow table capacity */
+	struct bw_cidr our_relays[BW_MAX_RELAYS];
+	unsigned int n_relays;
+	char policy_listen[BW_ENDPOINT_MAX];	/* or "off" */
+	char socketmap_listen[BW_ENDPOINT_MAX];	/* or "off" */
+	uint32_t bounce_policy;		/* enum bw_bounce_policy */
+	uint64_t sent_window;		/* seconds */
+	uint32_t bounce_budget;		/* bounces per send without BATV */
+	uint32_t ledger_max;		/* local addresses in the sent ledger */
+	char crowdsec_url[BW_URL_MAX];
+	char crowdsec_api_key[BW_CREDENTIAL_MAX + 1];
+	char crowdsec_login[BW_CREDENTIAL_MAX + 1];
+	char crowdsec_password[BW_CREDENTIAL_MAX + 1];
+	uint64_t crowdsec_poll;		/* seconds */
+	char dkim_selectors[BW_MAX_SELECTORS][BW_SELECTOR_MAX + 1];
+	unsigned int n_selectors;
+	uint32_t xdp_multi;		/* enum bw_xdp_multi */
 };
 
 struct setting_desc {
@@ -73,19 +117,20 @@ const struct setting_desc *settings_find(const char *name);
 void settings_defaults(struct bw_settings *s);
 
 /*
- * Validate `value` for `key` and store it.  Lists (interface, smtp_ports,
- * protected_domains) take comma- or space-separated items and replace the
- * whole list.  On error *s is unchanged and err holds one line naming the
- * key and the bad value (escaped, truncated).  Returns 0, -ENOENT for an
- * unknown key, -EINVAL for a bad value.
+ * Validate `value` for `key` and store it.  On error *s is unchanged and
+ * err holds one line naming the key and the bad value (escaped, cut).
+ * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value.
  *
  * The value is trimmed of surrounding whitespace.  Integers are plain
- * decimal (no sign).  An empty value is an empty list for interface and
- * protected_domains, and clears batv_secret; everywhere else it is an
- * error.  smtp_ports needs 1..BW_MAX_PORTS distinct ports; a list item
- * given twice is an error.  protected_domains are stored lowercased.
- * batv_secret is never echoed, not even in err.  Per-key checks only:
- * cross-key rules are settings_validate()'s.
+ * decimal (no sign).  Lists (interface, smtp_ports, protected_domains,
+ * our_relays, dkim_selectors, batv_secret) take comma- or space-separated
+ * items, replace the whole list, and refuse an item given twice; an empty
+ * value is an empty list, and clears a secret or URL; everywhere else it
+ * is an error.  Domains are stored lowercased.  batv_secret items are
+ * "K:SECRET" (K a key digit 0..9; a lone "SECRET" is key 0), the first
+ * one signs.  batv_secret and the crowdsec_ credentials are never echoed,
+ * not even in err.  Per-key checks only: cross-key rules are
+ * settings_validate()'s.
  */
 int settings_set(struct bw_settings *s, const char *key, const char *value,
 		 char *err, size_t errlen);
