@@ -82,6 +82,8 @@ check_view(const struct score_view *v)
 	/* Same additions in the same order: exactly equal. */
 	check(sum == v->score);
 	check(v->verdict <= SCORE_BLOCK && v->in_force <= SCORE_BLOCK);
+	/* Mostly ordinary mail: nothing beyond what is already in force. */
+	check(!v->veto || v->verdict == v->in_force);
 }
 
 static void
@@ -156,14 +158,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			take_addr(&c, tx.client);
 			tx.outbound = (op & 0x07) == 1;
-			tx.sender = (uint8_t)(take(&c, 1) % 4);
+			tx.sender = (uint8_t)(take(&c, 1) % 5);	/* 4: invalid */
 			tx.sender_protected = take(&c, 1) & 1;
+			tx.continued = take(&c, 1) & 1;
+			tx.no_storm = take(&c, 1) & 1;
 			tx.rcpts = (uint32_t)take(&c, 3);
+			tx.rcpt_replied = (uint32_t)take(&c, 1);
 			tx.rcpt_5xx = (uint32_t)take(&c, 1);
 			tx.rcpt_unknown = (uint32_t)take(&c, 1);
-			tx.rcpt_protected = (uint32_t)take(&c, 1);
-			tx.rcpt_no_batv = (int32_t)(int8_t)take(&c, 1);
-			tx.dsn_foreign = (int8_t)(take(&c, 1) % 3) - 1;
+			tx.rcpt_checked = (uint32_t)take(&c, 1);
+			tx.rcpt_unverified = (uint32_t)take(&c, 1);
 			score_tx(sc, &tx);
 			break;
 		}

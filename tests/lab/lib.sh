@@ -127,8 +127,28 @@ lab_up() {
 # Run a command in the sender namespace.
 in_ns() { ip netns exec "$LAB_NS" "$@"; }
 
+# The Postfix services listen on fixed default ports: two agents (two
+# tests, or two gateways in one test) would fight over them.  A lab
+# config that does not name them turns them off; tests that want them
+# set free ports.
+agent_conf_defaults() {
+	local c=$LAB_DIR/bouncewall.conf k
+	touch "$c"
+	for k in policy_listen socketmap_listen; do
+		grep -q "^[[:space:]]*$k[[:space:]]*=" "$c" || echo "$k = off" >>"$c"
+	done
+}
+
+# free_port BASE: the first TCP port from BASE up that nothing listens on.
+free_port() {
+	local p=$1
+	while [ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; do p=$((p + 1)); done
+	echo "$p"
+}
+
 # Start the agent on the lab interface; extra args go to `run`.
 agent_start() {
+	agent_conf_defaults
 	"$BW" run -i "$LAB_IF" --socket "$LAB_SOCK" --state-dir "$LAB_DIR/state" \
 		-c "$LAB_DIR/bouncewall.conf" --metrics off "$@" \
 		>>"$LAB_DIR/agent.log" 2>&1 &

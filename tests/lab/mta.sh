@@ -36,7 +36,9 @@
 #       Exit 0 when every bounce got an SMTP answer (accepted or rejected).
 #   sink_start ADDR [PORT]
 #       A remote MTA for our outbound mail: smtp-sink on ADDR:PORT (25) in
-#       the sender namespace, accepting everything.  Started with spawn (its
+#       the sender namespace, accepting everything; with MTA_SINK_DUMP=FILE
+#       every transaction is appended to FILE (smtp-sink -D: its envelope
+#       sender on an X-Mail-Args: line).  Started with spawn (its
 #       PID in LAB_PIDS, ended by lab_cleanup) and left in MTA_SINK_PID; do
 #       not call it in $(...).  0 once listening.
 
@@ -100,7 +102,10 @@ send_bounce() {
 		esac
 		shift
 	done
-	case $rcpt in @*) rcpt=$(_mta_rand 10)$rcpt ;; esac
+	case $rcpt in
+	'') echo "send_bounce: no recipient" >&2; return 2 ;;
+	@*) rcpt=$(_mta_rand 10)$rcpt ;;
+	esac
 	if [ -z "$dsn" ]; then
 		tmp=$(mktemp "${LAB_DIR:-/tmp}/bwlab-dsn.XXXXXX")
 		dsn=$tmp
@@ -230,8 +235,15 @@ storm() {
 sink_start() {
 	local addr=$1 port=${2:-25} k hp
 	case $addr in *:*) hp="[$addr]:$port" ;; *) hp="$addr:$port" ;; esac
+	if [ -n "${MTA_SINK_DUMP:-}" ]; then
+		# smtp-sink writes as postfix: its directory (and the path to
+		# it, mktemp's 0700 included) must let it.
+		mkdir -p "$(dirname "$MTA_SINK_DUMP")"
+		chown postfix "$(dirname "$MTA_SINK_DUMP")"
+		chmod o+x "$(dirname "$(dirname "$MTA_SINK_DUMP")")"
+	fi
 	# ip netns exec execs smtp-sink: the PID spawn records is smtp-sink's.
-	spawn ip netns exec "$LAB_NS" smtp-sink -u postfix \
+	spawn ip netns exec "$LAB_NS" smtp-sink -u postfix ${MTA_SINK_DUMP:+-D "$MTA_SINK_DUMP"} \
 		-h "$(_mta_host "$addr" sink.example)" "$hp" 64 >/dev/null 2>&1
 	# shellcheck disable=SC2034 # for the caller
 	MTA_SINK_PID=${LAB_PIDS[-1]}

@@ -10,6 +10,8 @@ Commands are upper-case and one at a time (no pipelining), like swaks.
 
 One record per bounce to --out (tab-separated):
     src rcpt tls(0/1) rc start_us end_us rcpt_reply
+(rcpt_reply: the RCPT reply's code and enhanced status code, "550 5.7.1";
+"0" when RCPT was never answered)
 rc follows swaks' exit codes: 0 accepted, 24 RCPT rejected, 2 connect failed,
 6 connection lost/timeout, 21 banner, 22 EHLO, 23 MAIL, 25 DATA, 26 after the
 data, 29 TLS.  Prints one summary line; exit 0 when every bounce got an SMTP
@@ -42,7 +44,7 @@ class Failed(Exception):
 
 
 def one(src, dst, rcpt, use_tls, body, timeout, ctx):
-    """One bounce session; returns (rc, rcpt reply code)."""
+    """One bounce session; returns (rc, rcpt reply: "550 5.1.1" or 0)."""
     helo = host_of(src)
     try:
         s = smtplib.SMTP(timeout=timeout, source_address=(src, 0), local_hostname=helo)
@@ -71,8 +73,10 @@ def one(src, dst, rcpt, use_tls, body, timeout, ctx):
         code, _ = s.docmd("MAIL", "FROM:<>")
         if code != 250:
             raise Failed(23)
-        rcode, _ = s.docmd("RCPT", "TO:<%s>" % rcpt)
-        if rcode not in (250, 251):
+        rnum, rmsg = s.docmd("RCPT", "TO:<%s>" % rcpt)
+        words = rmsg.decode(errors="replace").split()
+        rcode = "%d %s" % (rnum, words[0] if words and words[0][:1].isdigit() else "-")
+        if rnum not in (250, 251):
             raise Failed(24, rcode)
         code, _ = s.docmd("DATA")
         if code != 354:

@@ -252,6 +252,16 @@ restore_rules(struct agent *a)
 	return ret;
 }
 
+/* The engine asks whether a source is allowlisted: its bounces stay out
+ * of the storm detector. */
+static bool
+allowlisted(void *arg, const uint8_t addr[16])
+{
+	struct agent *a = arg;
+
+	return rules_match(&a->rules.allow, addr, kern_now_real()) != NULL;
+}
+
 /* The engine, with our own addresses marked so sessions they open count
  * as mail we sent.  0 or -errno. */
 static int
@@ -272,6 +282,8 @@ engine_setup(struct agent *a)
 		return ret;
 	}
 	a->engine_up = true;
+	a->engine.allowlisted = allowlisted;
+	a->engine.allow_arg = a;
 	if (getifaddrs(&ifa) < 0)
 		return 0;
 	for (i = ifa; i; i = i->ifa_next) {

@@ -37,6 +37,7 @@ enum agent_decision {
 };
 
 struct ring_buffer;
+struct postfix_svc;
 
 struct agent {
 	/* Settings: defaults, then the file, then the command line's
@@ -67,6 +68,7 @@ struct agent {
 	struct ring_buffer *rb;
 	int sfd;			/* signalfd */
 
+	struct postfix_svc *pf;		/* policy service and socketmap */
 	struct engine engine;		/* flows -> SMTP -> scorer */
 	bool engine_up;
 	struct capture captures[BW_MAX_IFACES];

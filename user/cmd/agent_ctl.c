@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "agent_postfix.h"
 #include "enforce.h"
 #include "json.h"
 #include "log.h"
@@ -127,6 +128,7 @@ do_status(struct agent *a, const struct request *r, FILE *out)
 			a->decisions[AGENT_DEC_BLOCK], a->decisions[AGENT_DEC_UNBLOCK],
 			a->decisions_suppressed, a->kernel_events);
 		status_sampler_json(a, out);
+		postfix_status(out, a, true);
 		fputs("}\n", out);
 		return 0;
 	}
@@ -138,6 +140,7 @@ do_status(struct agent *a, const struct request *r, FILE *out)
 	fprintf(out, "rules     blocked=%zu throttled=%zu allowed=%zu\n", blocks, throttles,
 		a->rules.allow.n);
 	status_sampler_text(a, out);
+	postfix_status(out, a, false);
 	fprintf(out, "kernel   ");
 	for (int i = 0; i < BW_CNT_MAX; i++)
 		fprintf(out, "%s%s=%" PRIu64, i && i % 5 == 0 ? "\n          " : " ",
@@ -364,15 +367,20 @@ do_top(struct agent *a, const struct request *r, FILE *out)
 	for (size_t i = 0; i < n; i++) {
 		addr_format_cidr(&v[i].prefix, cidr, sizeof(cidr));
 		if (!r->json) {
-			fprintf(out, "%-43s %6.1f %-8s %-8s %s\n", cidr, v[i].score,
+			fprintf(out, "%-43s %6.1f %-8s %-8s %s%s\n", cidr, v[i].score,
 				score_verdict_name(v[i].verdict), score_verdict_name(v[i].in_force),
-				score_reason(&v[i], why, sizeof(why)));
+				score_reason(&v[i], why, sizeof(why)),
+				v[i].veto == SCORE_VETO_MIXED ?
+				" [mixed: mostly ordinary mail; per message only]" :
+				v[i].veto == SCORE_VETO_FEW && v[i].score >= a->settings.score_throttle ?
+				" [few bounces; per message only]" : "");
 			continue;
 		}
 		fprintf(out, "%s{\"source\":\"%s\",\"score\":%.1f,\"verdict\":\"%s\","
-			"\"in_force\":\"%s\",\"offences\":%u,\"signals\":{", i ? "," : "", cidr,
-			v[i].score, score_verdict_name(v[i].verdict),
-			score_verdict_name(v[i].in_force), v[i].offences);
+			"\"in_force\":\"%s\",\"veto\":\"%s\",\"offences\":%u,\"signals\":{",
+			i ? "," : "", cidr, v[i].score, score_verdict_name(v[i].verdict),
+			score_verdict_name(v[i].in_force), score_veto_name(v[i].veto),
+			v[i].offences);
 		for (int k = 0; k < SIG_COUNT; k++)
 			fprintf(out, "%s\"%s\":{\"value\":%.3f,\"points\":%.1f}", k ? "," : "",
 				v[i].sig[k].name, v[i].sig[k].value, v[i].sig[k].points);
@@ -417,6 +425,8 @@ agent_handle(struct agent *a, const struct request *r, FILE *out)
 		}
 		fprintf(out, "detached %s\n", r->ifname);
 		return 0;
+	case REQ_LEDGER:
+		return postfix_ledger_show(out, a, r->address, r->json);
 	case REQ_RELOAD:
 		if (agent_reload(a, err, sizeof(err)) < 0) {
 			fprintf(out, "%s\n", err);

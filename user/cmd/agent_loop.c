@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "agent_postfix.h"
 #include "ctl.h"
 #include "enforce.h"
 #include "log.h"
@@ -195,8 +196,10 @@ fill_servers(struct agent *a, struct metrics_snapshot *m)
 	const struct conn_stats *cs[] = {
 		a->ctl ? conn_server_stats(a->ctl) : NULL,
 		a->metrics ? http_metrics_stats(a->metrics) : NULL,
+		postfix_policy_stats(a),
+		postfix_socketmap_stats(a),
 	};
-	static const char *const names[] = { "control", "metrics" };
+	static const char *const names[] = { "control", "metrics", "policy", "socketmap" };
 
 	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]) && m->n_servers < METRICS_SERVERS_MAX; i++) {
 		if (!cs[i])
@@ -247,6 +250,7 @@ agent_publish_metrics(struct agent *a)
 	f = open_memstream(&text, &len);
 	if (f) {
 		metrics_render(f, m);
+		postfix_metrics(f, a);
 		if (fclose(f) == 0)
 			http_metrics_publish(a->metrics, text, len);
 	}
@@ -297,6 +301,7 @@ tick(void *arg)
 		enforce_decisions(a, realtime_ns());
 	}
 	enforce_save(a);
+	postfix_save_ledger(a, false);
 	kern_rate_count_step(&a->kern, RATE_COUNT_BUDGET);
 	agent_publish_metrics(a);
 }
@@ -433,6 +438,8 @@ agent_loop_start(struct agent *a)
 		return ret;
 	}
 	ret = captures_open(a);
+	if (ret == 0)
+		ret = postfix_start(a);
 	if (ret < 0)
 		return ret;
 	if (strcmp(a->settings.metrics_listen, "off") != 0) {
@@ -454,6 +461,8 @@ agent_loop_start(struct agent *a)
 void
 agent_loop_stop(struct agent *a)
 {
+	postfix_save_ledger(a, true);
+	postfix_stop(a);
 	http_metrics_stop(a->metrics);
 	a->metrics = NULL;
 	for (unsigned int i = 0; i < a->n_captures; i++)

@@ -330,8 +330,8 @@ print_json(const struct analyze_state *st, const struct smtp_stats *ss,
 
 		printf("%s\n    {\"source\": ", i ? "," : "");
 		json_str(stdout, source_format(st, s, cidr, sizeof(cidr)));
-		printf(", \"score\": %.1f, \"verdict\": \"%s\"", s->view.score,
-		       score_verdict_name(s->view.verdict));
+		printf(", \"score\": %.1f, \"verdict\": \"%s\", \"veto\": \"%s\"", s->view.score,
+		       score_verdict_name(s->view.verdict), score_veto_name(s->view.veto));
 		printf(", \"sessions\": %" PRIu64 ", \"transactions\": %" PRIu64
 		       ", \"null_sender\": %" PRIu64 ", \"bounce_sender\": %" PRIu64
 		       ", \"rcpt\": %" PRIu64 ", \"rcpt_rejected\": %" PRIu64

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "batv.h"
+#include "bounce_check.h"
 #include "engine.h"
 #include "siphash.h"
 
@@ -22,26 +23,6 @@ engine_score_config(const struct bw_settings *s, struct score_config *cfg)
 	cfg->prefix_v4 = s->prefix_v4;
 	cfg->prefix_v6 = s->prefix_v6;
 	cfg->batv = s->n_batv_keys > 0;
-}
-
-size_t
-engine_batv_keys(const struct bw_settings *s, struct batv_key keys[BW_BATV_KEYS_MAX])
-{
-	for (unsigned int i = 0; i < s->n_batv_keys && i < BW_BATV_KEYS_MAX; i++) {
-		keys[i].digit = s->batv_keys[i].digit;
-		keys[i].secret = s->batv_keys[i].secret;
-		keys[i].len = strlen(s->batv_keys[i].secret);
-	}
-	return s->n_batv_keys;
-}
-
-static bool
-domain_protected(const struct bw_settings *s, const char *domain)
-{
-	for (unsigned int i = 0; i < s->n_domains; i++)
-		if (strcasecmp(domain, s->protected_domains[i]) == 0)
-			return true;
-	return false;
 }
 
 static bool
@@ -63,50 +44,122 @@ extrapolate(uint32_t hits, uint32_t kept, uint32_t total)
 	return (uint32_t)(((uint64_t)hits * total + kept / 2) / kept);
 }
 
+bool
+engine_is_relay(const struct engine *e, const uint8_t addr[16])
+{
+	struct bw_cidr host;
+
+	memcpy(host.addr, addr, 16);
+	host.plen = 128;
+	for (unsigned int i = 0; i < e->settings->n_relays; i++)
+		if (addr_cidr_contains(&e->settings->our_relays[i], &host))
+			return true;
+	return false;
+}
+
+/* A send of ours: learnt unless its sender carries a BATV tag (the batv
+ * socketmap that signed it learnt it already). */
+static void
+learn_send(struct engine *e, const char *sender, uint64_t now_ns)
+{
+	if (batv_original(sender))
+		return;
+	if (bounce_domain_protected(e->settings, sender) &&
+	    ledger_send(e->ledger, sender, now_ns / 1000000000ULL) == 0)
+		e->sends_learned++;
+}
+
+/* Can a bounce to rcpt be explained?  BATV when keys are set, else the
+ * ledger once it has learnt anything (never "nothing explains it" for
+ * everyone just because no send was ever seen).  -1: not checked. */
+int
+engine_bounce_unverified(const struct engine *e, const char *rcpt, uint64_t now_ns)
+{
+	const struct bw_settings *s = e->settings;
+	struct ledger_stats ls;
+	struct bounce_judgement j;
+	struct bounce_input in = { .sender = "", .rcpt = rcpt, .now = now_ns / 1000000000ULL };
+
+	if (!bounce_domain_protected(s, rcpt))
+		return -1;
+	if (!s->n_batv_keys) {
+		ledger_get_stats(e->ledger, &ls);
+		if (!ls.addresses)
+			return -1;
+	}
+	bounce_judge(s, e->ledger, &in, &j);
+	return j.verdict == BOUNCE_UNVERIFIABLE;
+}
+
+/* A null-sender transaction whose recipients were all accepted and that
+ * never sent DATA: someone checked an address of ours exists (a sender
+ * verification callout), nobody bounced anything. */
+static bool
+is_callout(const struct smtp_txn *t)
+{
+	return t->sender_null && !t->data_started && t->n_rcpt &&
+	       t->n_rcpt_accepted == t->n_rcpt && t->end != SMTP_TXN_END_OPAQUE;
+}
+
 /* The parser's transaction, in the scorer's terms. */
 static void
 on_txn(void *arg, struct smtp_txn *t)
 {
 	struct engine *e = arg;
-	const struct bw_settings *s = e->settings;
 	struct score_tx tx = { 0 };
-	uint32_t prot = 0, untagged = 0;
-	const char *sdom = smtp_addr_domain(t->sender);
-	struct batv_key keys[BW_BATV_KEYS_MAX];
-	size_t nkeys = engine_batv_keys(s, keys);
+	uint32_t checked = 0, unverified = 0;
+	uint64_t ts = t->ts_end ? t->ts_end : t->ts_start;
 
 	t->outbound = is_local(e, t->peer.client);
-	tx.ts_ns = t->ts_end ? t->ts_end : t->ts_start;
-	memcpy(tx.client, t->peer.client, 16);
-	tx.outbound = t->outbound;
-	tx.sender = t->sender_null ? SCORE_SENDER_NULL :
-		    t->sender_bounce ? SCORE_SENDER_BOUNCE_LOCAL : SCORE_SENDER_NORMAL;
-	tx.sender_protected = !t->sender_null && *sdom && domain_protected(s, sdom);
-	tx.rcpts = t->n_rcpt;
-	tx.rcpt_5xx = t->n_rcpt_rejected;
-	tx.rcpt_unknown = t->n_rcpt_unknown;
-	for (uint32_t i = 0; i < t->n_rcpt_kept; i++) {
-		const char *addr = t->rcpt[i].addr;
-
-		if (s->n_domains == 0 || domain_protected(s, smtp_addr_domain(addr)))
-			prot++;
-		if (nkeys && smtp_txn_is_bounce(t) &&
-		    batv_check_keys(keys, nkeys, addr, batv_day(tx.ts_ns / 1000000000ULL)) !=
-		    BATV_VALID)
-			untagged++;
-	}
-	tx.rcpt_protected = extrapolate(prot, t->n_rcpt_kept, t->n_rcpt);
-	tx.rcpt_no_batv = nkeys && smtp_txn_is_bounce(t) ?
-			  (int32_t)extrapolate(untagged, t->n_rcpt_kept, t->n_rcpt) :
-			  SCORE_UNKNOWN;
-	/* The parser skips bodies: whose DSN it is stays unknown. */
-	tx.dsn_foreign = SCORE_UNKNOWN;
-	if (tx.outbound && tx.sender_protected)
-		e->txn_outbound_sent++;
-	if (score_tx(e->score, &tx) > 0)
-		e->decide_due = true;
 	if (e->observer && e->observer->txn)
 		e->observer->txn(e->observer_arg, t);
+	if (engine_is_relay(e, t->peer.client) || t->outbound) {
+		/* Ours: what it sends is mail we sent; never scored. */
+		if (!smtp_txn_is_bounce(t) && t->sender[0])
+			learn_send(e, t->sender, ts);
+		if (t->outbound)
+			e->txn_outbound_sent++;
+		return;
+	}
+	tx.ts_ns = ts;
+	memcpy(tx.client, t->peer.client, 16);
+	tx.no_storm = e->allowlisted && e->allowlisted(e->allow_arg, t->peer.client);
+	tx.sender = is_callout(t) ? SCORE_SENDER_CALLOUT :
+		    t->sender_null ? SCORE_SENDER_NULL :
+		    t->sender_bounce ? SCORE_SENDER_BOUNCE_LOCAL : SCORE_SENDER_NORMAL;
+	tx.rcpts = t->n_rcpt;
+	tx.rcpt_replied = t->n_rcpt_accepted + t->n_rcpt_tempfail + t->n_rcpt_rejected;
+	tx.rcpt_5xx = t->n_rcpt_rejected;
+	tx.rcpt_unknown = t->n_rcpt_unknown;
+	if (smtp_txn_is_bounce(t)) {
+		for (uint32_t i = 0; i < t->n_rcpt_kept; i++) {
+			int u = engine_bounce_unverified(e, t->rcpt[i].addr, ts);
+
+			checked += u >= 0;
+			unverified += u > 0;
+		}
+	}
+	tx.rcpt_checked = extrapolate(checked, t->n_rcpt_kept, t->n_rcpt);
+	tx.rcpt_unverified = extrapolate(unverified, t->n_rcpt_kept, t->n_rcpt);
+	if (score_tx(e->score, &tx) > 0)
+		e->decide_due = true;
+}
+
+int
+engine_tx(struct engine *e, struct score_tx *tx)
+{
+	int ret;
+
+	if (engine_is_relay(e, tx->client))
+		return 0;
+	if (tx->ts_ns < e->now)
+		tx->ts_ns = e->now;
+	e->now = tx->ts_ns;
+	tx->no_storm = e->allowlisted && e->allowlisted(e->allow_arg, tx->client);
+	ret = score_tx(e->score, tx);
+	if (ret > 0)
+		e->decide_due = true;
+	return ret;
 }
 
 static void
@@ -175,12 +228,14 @@ engine_init(struct engine *e, const struct bw_settings *s, const struct engine_l
 	memcpy(e->sample_key, lim->seed, sizeof(e->sample_key));
 	e->sample_key[0] ^= 0x5a;	/* not the scorer's key */
 	e->score = score_new(lim->max_sources, seed, &sc);
-	if (!e->score) {
-		ret = -errno;
-		flow_table_free(e->flows, 0);
-		e->flows = NULL;
-		return ret ? ret : -ENOMEM;
+	seed[1] ^= 0xa5;		/* nor the ledger's */
+	e->ledger = e->score ? ledger_new(s->ledger_max, seed) : NULL;
+	if (!e->score || !e->ledger) {
+		ret = errno ? -errno : -ENOMEM;
+		engine_free(e);
+		return ret;
 	}
+	ledger_set_window(e->ledger, s->sent_window);
 	return 0;
 }
 
@@ -190,8 +245,10 @@ engine_free(struct engine *e)
 	if (e->flows)
 		flow_table_free(e->flows, e->now);
 	score_free(e->score);
+	ledger_free(e->ledger);
 	e->flows = NULL;
 	e->score = NULL;
+	e->ledger = NULL;
 }
 
 int
@@ -200,6 +257,7 @@ engine_settings_changed(struct engine *e)
 	struct score_config sc;
 
 	engine_score_config(e->settings, &sc);
+	ledger_set_window(e->ledger, e->settings->sent_window);
 	return score_set_config(e->score, &sc);
 }
 

@@ -17,6 +17,7 @@
 #include "settings.h"
 #include "batv.h"
 #include "flow_table.h"
+#include "ledger.h"
 #include "pcap_decode.h"
 #include "score.h"
 #include "smtp_parse.h"
@@ -28,13 +29,19 @@ struct engine {
 	struct smtp_ctx smtp;
 	struct flow_table *flows;
 	struct score *score;
+	struct ledger *ledger;		/* sends and bounces per local address */
 	const struct bw_settings *settings;	/* domains, BATV secret */
 	uint8_t local[ENGINE_LOCAL_MAX][16];
 	unsigned int n_local;
 	uint32_t sample_keep;		/* new flows kept per ENGINE_SAMPLE_ONE */
 	uint64_t frames;
 	uint64_t decode_fail[PCAP_DEC__MAX];
-	uint64_t txn_outbound_sent;	/* mail we sent (protected sender) */
+	uint64_t txn_outbound_sent;	/* transactions from our own addresses */
+	uint64_t sends_learned;		/* sends the wire taught the ledger */
+	/* Optional: is addr allowlisted?  Its bounces then stay out of the
+	 * storm detector (the agent's rules; NULL in analyze). */
+	bool (*allowlisted)(void *arg, const uint8_t addr[16]);
+	void *allow_arg;
 	uint64_t now;			/* newest timestamp seen, ns */
 	bool decide_due;		/* an input put a source past a
 					 * threshold: call engine_tick() now */
@@ -58,8 +65,18 @@ int engine_init(struct engine *e, const struct bw_settings *s,
 		const struct engine_limits *lim);
 void engine_free(struct engine *e);
 
-/* The settings' BATV keys as batv.h wants them; returns how many. */
-size_t engine_batv_keys(const struct bw_settings *s, struct batv_key keys[BW_BATV_KEYS_MAX]);
+/* One transaction (or one more recipient of it) seen elsewhere than on
+ * the wire: the policy service.  Our relays are skipped, the allowlist
+ * marked; *tx's time is clamped to the engine's clock.  As score_tx(). */
+int engine_tx(struct engine *e, struct score_tx *tx);
+
+/* Is addr one of our_relays (never scored, its mail is ours)? */
+bool engine_is_relay(const struct engine *e, const uint8_t addr[16]);
+
+/* A bounce to rcpt at now: 1 when neither BATV nor the ledger explains
+ * it, 0 when one does, -1 when not checked (not a protected domain, or no
+ * BATV and the ledger still empty). */
+int engine_bounce_unverified(const struct engine *e, const char *rcpt, uint64_t now_ns);
 
 /* Map our settings onto the scorer's config. */
 void engine_score_config(const struct bw_settings *s, struct score_config *cfg);

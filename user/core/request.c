@@ -251,6 +251,26 @@ parse_threshold(int argc, char **argv, struct request *r, char *err, size_t errl
 	return 0;
 }
 
+/* "local@domain": printable, no spaces, both parts present. */
+static int
+parse_address(const char *a, struct request *r, char *err, size_t errlen)
+{
+	const char *at = strrchr(a, '@');
+	size_t n = strlen(a);
+	char b[80];
+	bool ok = at && at != a && at[1] && n < sizeof(r->address);
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)a[i] > ' ' && (unsigned char)a[i] < 0x7f;
+	if (!ok) {
+		snprintf(err, errlen, "invalid address '%s' (expected local@domain)",
+			 shown(a, b, sizeof(b)));
+		return -EINVAL;
+	}
+	memcpy(r->address, a, n + 1);
+	return 0;
+}
+
 int
 request_parse(int argc, char **argv, struct request *r, char *err, size_t errlen)
 {
@@ -289,6 +309,10 @@ request_parse(int argc, char **argv, struct request *r, char *err, size_t errlen
 		w.allow_iface = true;
 	} else if (strcmp(argv[0], "reload") == 0) {
 		r->cmd = REQ_RELOAD;
+	} else if (strcmp(argv[0], "ledger") == 0) {
+		r->cmd = REQ_LEDGER;
+		w.allow_json = true;
+		w.npos = 1;
 	} else {
 		snprintf(err, errlen, "unknown command '%s'", shown(argv[0], b, sizeof(b)));
 		return -EINVAL;
@@ -299,6 +323,8 @@ request_parse(int argc, char **argv, struct request *r, char *err, size_t errlen
 		snprintf(err, errlen, "detach needs -i IFACE");
 		return -EINVAL;
 	}
+	if (r->cmd == REQ_LEDGER)
+		return parse_address(w.pos[0], r, err, errlen);
 	return 0;
 }
 

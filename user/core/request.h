@@ -34,6 +34,7 @@ enum req_cmd {
 	REQ_THRESHOLD_SET,
 	REQ_DETACH,
 	REQ_RELOAD,
+	REQ_LEDGER,
 };
 
 struct request {
@@ -46,6 +47,7 @@ struct request {
 	char value[REQ_ARG_MAX];
 	unsigned int top_n;
 	char ifname[IF_NAMESIZE];
+	char address[REQ_ARG_MAX];	/* ledger ADDRESS */
 };
 
 /* True when argv[0] names a command that request_parse() handles. */

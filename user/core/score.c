@@ -15,30 +15,54 @@
  *                  MTAs are dedicated bounce relays.
  *   unknown_share  40: bounces to local parts that do not exist (our server
  *                  said 5.1.x) are the fingerprint of backscatter; real
- *                  bounces return to the addresses we sent from.
+ *                  bounces return to the addresses we sent from.  Only
+ *                  recipients whose answer was seen count (not over TLS).
  *   unknown_rate   60 at null_rate, capped at 60: makes a storm escalate from
  *                  throttle to block within seconds, as evidence piles up.
- *   unsent         15: the share of bounces to protected domains, all sources
- *                  together, that our outbound sends (last minute, or the
- *                  last hour's average, whichever is larger) cannot explain.
- *                  Modest, because we do not see mail sent by other routes.
- *   batv           50: with batv_secret every real bounce carries our tag; an
- *                  untagged one is forged mail's backscatter.  Near-proof.
- *   multi_rcpt     15, foreign_dsn 20: Haraka/VBounce shape hints; cheap,
- *                  often unseen (the rejection comes before DATA).
+ *   unverified     50 with BATV, 25 on the sent ledger alone: the share of its
+ *                  bounces to our domains that no tag and no recent send of
+ *                  the recipient explains ("bounces exceed sent", per
+ *                  source).  A valid tag is near-proof; the ledger misses
+ *                  mail sent by routes it does not see, so it weighs less.
+ *                  Nothing is checked (0 points) before the ledger has
+ *                  learned a single send: never a constant for everyone.
+ *   multi_rcpt     15: Haraka/VBounce's shape hint: a real DSN has one
+ *                  recipient.
  *   syn            10 per kernel over-rate event, capped at 25: never enough
  *                  alone to throttle; the kernel already rate-limits.
  *   opaque          0: most real MTAs use STARTTLS; counted and shown, never
- *                  scored by default (SPEC: no content guess).
+ *                  scored by default (no content guess).
+ *   callout         0: a verification callout (null sender, recipients
+ *                  accepted, no DATA) is not a bounce; shown, never scored.
  *
  *   min_bounces     3: no share or unknown-recipient signal counts before a
  *                  source has sent 3 bounces in the window, so one or two
  *                  bounces score at most a couple of points.
  *
+ * The connection-level rule (mixed): a throttle or block in XDP costs a
+ * source all of its mail, so only a source whose traffic is overwhelmingly
+ * bounces gets one.  More than mixed_share (20%) of ordinary mail among at
+ * least mixed_min_tx (3) transactions vetoes both, whatever the score,
+ * unless the kernel saw the source flood SYNs (syn_flood_events, 2, in the
+ * window).  20% because the generated provider pool (20 messages + 8
+ * auto-replies a minute: 71% ordinary) and list servers sit far above it,
+ * while every storm source in the lab and the generator sends bounces only
+ * (0%); such a source's bad bounces are refused per message by the policy
+ * service instead.
+ *
+ * A source with fewer than conn_min_bounces (10) bounces in the window is
+ * never throttled nor blocked either: the realistic storm is thousands of
+ * innocent MTAs sending one to five bounces each, and a connection-level
+ * drop only makes them queue and retry for days, where a 550 5.7.1 per
+ * message ends it at once.  Ten a minute is a third of null_rate: a loud
+ * source reaches it in seconds.
+ *
  * A storm source (one bounce a second to random unknown users, no sends):
- * 65 + 3 x n points after n seconds once n >= 3: throttled at 3 s, blocked at
- * 12 s; during a storm thresholds x 0.8 (40/80): blocked at 5 s.  A real MTA
- * bouncing 6 mails a minute to existing users with no sends to match: 36.
+ * 50 + 3 x n points after n seconds: throttled at 10 s (80), blocked at
+ * 17 s; during a storm (thresholds x 0.8: 40/80) blocked at 10 s.  With its
+ * bounces unverifiable by BATV (+50), blocked at 10 s anyway.  A real MTA
+ * bouncing 6 mails a minute to existing users who sent nothing: 6 + 10 + 25,
+ * and too few bounces to be blocked.
  */
 #include <errno.h>
 #include <math.h>
@@ -54,12 +78,12 @@ static const char *const sig_name[SIG_COUNT] = {
 	[SIG_NULL_SHARE] = "null_share",
 	[SIG_UNKNOWN_SHARE] = "unknown_share",
 	[SIG_UNKNOWN_RATE] = "unknown_rate",
-	[SIG_UNSENT] = "unsent",
-	[SIG_BATV] = "batv_untagged",
+	[SIG_UNVERIFIED] = "unverified",
 	[SIG_MULTI_RCPT] = "multi_rcpt",
-	[SIG_FOREIGN_DSN] = "foreign_dsn",
 	[SIG_SYN] = "syn_over_rate",
 	[SIG_OPAQUE] = "opaque_sessions",
+	[SIG_CALLOUT] = "callouts",
+	[SIG_MIXED] = "mixed",
 };
 
 static const char *const sig_unit[SIG_COUNT] = {
@@ -67,12 +91,12 @@ static const char *const sig_unit[SIG_COUNT] = {
 	[SIG_NULL_SHARE] = "share",
 	[SIG_UNKNOWN_SHARE] = "share",
 	[SIG_UNKNOWN_RATE] = "/min",
-	[SIG_UNSENT] = "share",
-	[SIG_BATV] = "share",
+	[SIG_UNVERIFIED] = "share",
 	[SIG_MULTI_RCPT] = "share",
-	[SIG_FOREIGN_DSN] = "share",
 	[SIG_SYN] = "events",
 	[SIG_OPAQUE] = "sessions",
+	[SIG_CALLOUT] = "/min",
+	[SIG_MIXED] = "share",
 };
 
 /* ------------------------------------------------------------ config */
@@ -97,21 +121,25 @@ score_config_defaults(struct score_config *cfg)
 		.unknown_share = 40,
 		.unknown_rate = 60,
 		.unknown_rate_cap = 60,
-		.unsent = 15,
-		.batv = 50,
+		.unverified = 50,
+		.unverified_ledger = 25,
 		.multi_rcpt = 15,
-		.foreign_dsn = 20,
 		.syn_event = 10,
 		.syn_cap = 25,
 		.opaque = 0,
 		.opaque_cap = 0,
 		.min_bounces = 3,
+		.mixed_share = 0.2,
+		.mixed_min_tx = 3,
+		.syn_flood_events = 2,
+		.conn_min_bounces = 10,
 		.storm_tighten = 0.8,
 		/* 10 bounces/min from everyone is "quiet"; x5 = 50/min. */
 		.storm_floor = 10,
 		.storm_off_ratio = 0.5,
 		.storm_hold_s = 60,
 		.baseline_tau_s = 1800,
+		.storm_age_s = 86400,
 		.throttle_ttl = 0,
 	};
 }
@@ -150,8 +178,8 @@ score_config_check(const struct score_config *c, char *err, size_t errlen)
 	else if (!weight_ok(w->bounce_rate) || !weight_ok(w->bounce_rate_cap) ||
 		 !weight_ok(w->null_share) || !weight_ok(w->unknown_share) ||
 		 !weight_ok(w->unknown_rate) || !weight_ok(w->unknown_rate_cap) ||
-		 !weight_ok(w->unsent) || !weight_ok(w->batv) ||
-		 !weight_ok(w->multi_rcpt) || !weight_ok(w->foreign_dsn) ||
+		 !weight_ok(w->unverified) || !weight_ok(w->unverified_ledger) ||
+		 !weight_ok(w->multi_rcpt) ||
 		 !weight_ok(w->syn_event) || !weight_ok(w->syn_cap) ||
 		 !weight_ok(w->opaque) || !weight_ok(w->opaque_cap) ||
 		 !weight_ok(w->storm_floor))
@@ -168,6 +196,12 @@ score_config_check(const struct score_config *c, char *err, size_t errlen)
 		bad = "storm_hold_s must be <= 1 day";
 	else if (w->baseline_tau_s < STORM_PERIOD_S || w->baseline_tau_s > 30 * 86400)
 		bad = "baseline_tau_s must be 10s..30 days";
+	else if (!isfinite(w->mixed_share) || w->mixed_share < 0 || w->mixed_share > 1)
+		bad = "mixed_share must be in [0, 1]";
+	else if (w->conn_min_bounces > CNT_MAX)
+		bad = "conn_min_bounces must be <= 65535";
+	else if (w->storm_age_s < 60)
+		bad = "storm_age_s must be >= 60";
 	else if (w->throttle_ttl > 10u * 365 * 86400)
 		bad = "throttle_ttl must be <= 10 years";
 	if (!bad)
@@ -212,6 +246,7 @@ score_storm_config(const struct score *sc, struct storm_config *out)
 	out->off_ratio = sc->cfg.w.storm_off_ratio;
 	out->hold_s = sc->cfg.w.storm_hold_s;
 	out->tau_s = sc->cfg.w.baseline_tau_s;
+	out->age_s = sc->cfg.w.storm_age_s;
 }
 
 /* Move the storm detector to now.  An onset tightens every threshold:
@@ -268,74 +303,73 @@ source_at_now(struct score *sc, const uint8_t addr[16])
 	return s;
 }
 
-/* Count a bounce transaction's facts into s. */
+/* Count a transaction's facts into s.  A continued one adds recipients
+ * to the transaction counted before. */
 static void
-add_bounce(struct score *sc, struct score_src *s, const struct score_tx *tx,
-	   uint32_t rcpts, uint32_t unk, uint32_t prot)
+add_tx(struct score *sc, struct score_src *s, const struct score_tx *tx, uint32_t rcpts,
+       uint32_t replied, uint32_t unk, uint32_t checked, uint32_t unverified)
 {
-	sc->st.tx_in_null++;
-	score_src_add(s, C_BOUNCE, 1);
-	score_src_add(s, C_BRCPT, rcpts);
-	score_src_add(s, C_BUNKNOWN, unk);
-	if (prot) {
-		score_src_add(s, C_BPROT, 1);
-		ring_add(&sc->prot_bounces, sc->now, 1);
-	}
-	if (tx->rcpt_no_batv >= 0) {
-		uint32_t bad = (uint32_t)tx->rcpt_no_batv;
+	bool bounce = tx->sender == SCORE_SENDER_NULL || tx->sender == SCORE_SENDER_BOUNCE_LOCAL;
 
-		if (bad > rcpts) {
-			bad = rcpts;
-			sc->st.inputs_clamped++;
-		}
-		score_src_add(s, C_BATV_SEEN, rcpts);
-		score_src_add(s, C_BATV_BAD, bad);
+	if (tx->sender == SCORE_SENDER_CALLOUT) {
+		sc->st.callouts++;
+		score_src_add(s, C_CALLOUT, 1);
+		return;
 	}
-	if (rcpts > 1)
+	if (!tx->continued) {
+		score_src_add(s, C_TX, 1);
+		sc->st.tx_in++;
+	}
+	if (!bounce)
+		return;
+	if (!tx->continued) {
+		sc->st.tx_in_null++;
+		score_src_add(s, C_BOUNCE, 1);
+		s->flags &= (uint8_t)~F_TX_MULTI;
+		if (!tx->no_storm)
+			storm_add(&sc->storm, sc->now, 1);
+	}
+	/* More than one recipient makes it a multi-recipient bounce, once. */
+	if ((rcpts > 1 || (tx->continued && rcpts)) && !(s->flags & F_TX_MULTI)) {
 		score_src_add(s, C_MULTI, 1);
-	if (tx->dsn_foreign >= 0) {
-		score_src_add(s, C_DSN_SEEN, 1);
-		if (tx->dsn_foreign > 0)
-			score_src_add(s, C_DSN_FOREIGN, 1);
+		s->flags |= F_TX_MULTI;
 	}
-	storm_add(&sc->storm, sc->now, 1);
+	score_src_add(s, C_BRCPT, rcpts);
+	score_src_add(s, C_BREPLIED, replied);
+	score_src_add(s, C_BUNKNOWN, unk);
+	score_src_add(s, C_CHECKED, checked);
+	score_src_add(s, C_UNVERIFIED, unverified);
 }
 
 int
 score_tx(struct score *sc, const struct score_tx *tx)
 {
 	struct score_src *s;
-	uint32_t rcpts, rej, unk, prot;
+	uint32_t rcpts, replied, rej, unk, checked, unver;
 	bool due;
 
-	if (tx->sender > SCORE_SENDER_BOUNCE_LOCAL)
+	if (tx->sender > SCORE_SENDER_CALLOUT)
 		return -EINVAL;
 	clock_to(sc, tx->ts_ns);
 
 	if (tx->outbound) {
-		/* Mail we sent: only the protected sends matter, and they
-		 * are a global figure (bounces come back from anywhere). */
-		if (tx->sender_protected) {
-			ring_add(&sc->sends, sc->now, 1);
-			ring_add(&sc->sends_h, sc->now, 1);
+		if (tx->sender_protected)
 			sc->st.tx_out_sent++;
-		}
 		return storm_step(sc);
 	}
 
 	rcpts = clamp16(tx->rcpts);
-	rej = tx->rcpt_5xx < rcpts ? tx->rcpt_5xx : rcpts;
+	replied = tx->rcpt_replied < rcpts ? tx->rcpt_replied : rcpts;
+	rej = tx->rcpt_5xx < replied ? tx->rcpt_5xx : replied;
 	unk = tx->rcpt_unknown < rej ? tx->rcpt_unknown : rej;
-	prot = tx->rcpt_protected < rcpts ? tx->rcpt_protected : rcpts;
-	if (rej != tx->rcpt_5xx || unk != tx->rcpt_unknown ||
-	    prot != tx->rcpt_protected || rcpts != tx->rcpts)
+	checked = tx->rcpt_checked < rcpts ? tx->rcpt_checked : rcpts;
+	unver = tx->rcpt_unverified < checked ? tx->rcpt_unverified : checked;
+	if (replied != tx->rcpt_replied || rej != tx->rcpt_5xx || unk != tx->rcpt_unknown ||
+	    checked != tx->rcpt_checked || unver != tx->rcpt_unverified || rcpts != tx->rcpts)
 		sc->st.inputs_clamped++;
 
 	s = source_at_now(sc, tx->client);
-	score_src_add(s, C_TX, 1);
-	sc->st.tx_in++;
-	if (tx->sender != SCORE_SENDER_NORMAL)
-		add_bounce(sc, s, tx, rcpts, unk, prot);
+	add_tx(sc, s, tx, rcpts, replied, unk, checked, unver);
 	due = storm_step(sc);
 	return crossed(sc, s) || due;
 }
@@ -370,24 +404,11 @@ score_opaque(struct score *sc, uint64_t ts_ns, const uint8_t addr[16])
 
 /* ------------------------------------------------------------ scoring */
 
-double
-score_sends_per_min(const struct score *sc, uint64_t now)
-{
-	double s1 = (double)ring_sum(&sc->sends, now);
-	double sh = (double)ring_sum(&sc->sends_h, now) / 60.0;
-
-	return s1 > sh ? s1 : sh;
-}
-
 void
 score_ctx_init(const struct score *sc, uint64_t now, struct score_ctx *x)
 {
-	double bp = (double)ring_sum(&sc->prot_bounces, now);
-	double sends = score_sends_per_min(sc, now);
-
 	x->now = now;
 	x->epoch = (uint32_t)(now / BUCKET_NS);
-	x->unsent = bp > sends ? (bp - sends) / bp : 0.0;
 }
 
 /* now + secs, saturating: a clock near the end of time must not wrap an
@@ -412,57 +433,75 @@ capped(double v, double cap)
 	return v > cap ? cap : v;
 }
 
-/* Fill sig[] for s and return the score: the sum of the points, in order. */
-static double
-src_score(const struct score *sc, const struct score_src *s,
-	  const struct score_ctx *x, struct score_signal sig[SIG_COUNT])
+static void
+sig_init(struct score_signal sig[SIG_COUNT])
 {
-	const struct score_weights *w = &sc->cfg.w;
-	double nr = sc->cfg.null_rate, score = 0;
-	uint32_t c[C_COUNT];
-	bool gate;
-
-	for (int i = 0; i < C_COUNT; i++)
-		c[i] = score_src_sum(s, i, x->epoch);
-	gate = c[C_BOUNCE] >= w->min_bounces;
-
 	for (int i = 0; i < SIG_COUNT; i++) {
 		sig[i].name = sig_name[i];
 		sig[i].unit = sig_unit[i];
+		sig[i].value = 0;
 		sig[i].points = 0;
 	}
-	sig[SIG_BOUNCE_RATE].value = c[C_BOUNCE];
-	sig[SIG_BOUNCE_RATE].points =
-		capped(w->bounce_rate * c[C_BOUNCE] / nr, w->bounce_rate_cap);
+}
+
+/* The share and gated signals: none counts before min_bounces. */
+static void
+bounce_signals(const struct score *sc, const uint32_t c[C_COUNT],
+	       struct score_signal sig[SIG_COUNT])
+{
+	const struct score_weights *w = &sc->cfg.w;
+	double nr = sc->cfg.null_rate;
+	double wv = sc->cfg.batv ? w->unverified : w->unverified_ledger;
 
 	sig[SIG_NULL_SHARE].value = share(c[C_BOUNCE], c[C_TX]);
-	sig[SIG_UNKNOWN_SHARE].value = share(c[C_BUNKNOWN], c[C_BRCPT]);
+	sig[SIG_UNKNOWN_SHARE].value = share(c[C_BUNKNOWN], c[C_BREPLIED]);
 	sig[SIG_UNKNOWN_RATE].value = c[C_BUNKNOWN];
-	sig[SIG_UNSENT].value = x->unsent * share(c[C_BPROT], c[C_BOUNCE]);
-	sig[SIG_BATV].value = sc->cfg.batv ?
-		share(c[C_BATV_BAD], c[C_BATV_SEEN]) : 0.0;
+	sig[SIG_UNVERIFIED].value = share(c[C_UNVERIFIED], c[C_CHECKED]);
 	sig[SIG_MULTI_RCPT].value = share(c[C_MULTI], c[C_BOUNCE]);
-	sig[SIG_FOREIGN_DSN].value = share(c[C_DSN_FOREIGN], c[C_DSN_SEEN]);
-	if (gate) {
-		sig[SIG_NULL_SHARE].points =
-			w->null_share * sig[SIG_NULL_SHARE].value;
-		sig[SIG_UNKNOWN_SHARE].points =
-			w->unknown_share * sig[SIG_UNKNOWN_SHARE].value;
-		sig[SIG_UNKNOWN_RATE].points =
-			capped(w->unknown_rate * c[C_BUNKNOWN] / nr,
-			       w->unknown_rate_cap);
-		sig[SIG_UNSENT].points = w->unsent * sig[SIG_UNSENT].value;
-		sig[SIG_BATV].points = w->batv * sig[SIG_BATV].value;
-		sig[SIG_MULTI_RCPT].points =
-			w->multi_rcpt * sig[SIG_MULTI_RCPT].value;
-		sig[SIG_FOREIGN_DSN].points =
-			w->foreign_dsn * sig[SIG_FOREIGN_DSN].value;
-	}
+	if (c[C_BOUNCE] < w->min_bounces)
+		return;
+	sig[SIG_NULL_SHARE].points = w->null_share * sig[SIG_NULL_SHARE].value;
+	sig[SIG_UNKNOWN_SHARE].points = w->unknown_share * sig[SIG_UNKNOWN_SHARE].value;
+	sig[SIG_UNKNOWN_RATE].points = capped(w->unknown_rate * c[C_BUNKNOWN] / nr,
+					      w->unknown_rate_cap);
+	sig[SIG_UNVERIFIED].points = wv * sig[SIG_UNVERIFIED].value;
+	sig[SIG_MULTI_RCPT].points = w->multi_rcpt * sig[SIG_MULTI_RCPT].value;
+}
+
+/*
+ * Fill sig[] for s and return the score: the sum of the points, in order.
+ * *veto: why no connection-level decision comes of it, whatever the
+ * score: mostly ordinary mail, or too few bounces, and no SYN flood.
+ */
+static double
+src_score(const struct score *sc, const struct score_src *s, const struct score_ctx *x,
+	  struct score_signal sig[SIG_COUNT], uint8_t *veto)
+{
+	const struct score_weights *w = &sc->cfg.w;
+	double score = 0;
+	uint32_t c[C_COUNT];
+
+	for (int i = 0; i < C_COUNT; i++)
+		c[i] = score_src_sum(s, i, x->epoch);
+	sig_init(sig);
+	sig[SIG_BOUNCE_RATE].value = c[C_BOUNCE];
+	sig[SIG_BOUNCE_RATE].points = capped(w->bounce_rate * c[C_BOUNCE] / sc->cfg.null_rate,
+					     w->bounce_rate_cap);
+	bounce_signals(sc, c, sig);
 	sig[SIG_SYN].value = c[C_SYN];
 	sig[SIG_SYN].points = capped(w->syn_event * c[C_SYN], w->syn_cap);
 	sig[SIG_OPAQUE].value = c[C_OPAQUE];
 	sig[SIG_OPAQUE].points = capped(w->opaque * c[C_OPAQUE], w->opaque_cap);
-
+	sig[SIG_CALLOUT].value = c[C_CALLOUT];
+	sig[SIG_MIXED].value = c[C_TX] ? 1.0 - share(c[C_BOUNCE], c[C_TX]) : 0.0;
+	if (c[C_SYN] >= w->syn_flood_events)
+		*veto = SCORE_VETO_NONE;
+	else if (c[C_TX] >= w->mixed_min_tx && sig[SIG_MIXED].value > w->mixed_share)
+		*veto = SCORE_VETO_MIXED;
+	else if (c[C_BOUNCE] < w->conn_min_bounces)
+		*veto = SCORE_VETO_FEW;
+	else
+		*veto = SCORE_VETO_NONE;
 	for (int i = 0; i < SIG_COUNT; i++)
 		score += sig[i].points;
 	return score;
@@ -492,12 +531,12 @@ score_src_view(const struct score *sc, const struct score_src *s,
 	double thr, blk;
 
 	v->prefix = score_src_prefix(s);
-	v->score = src_score(sc, s, x, v->sig);
+	v->score = src_score(sc, s, x, v->sig, &v->veto);
 	v->in_force = in_force_at(s, x->now);
 	v->expires_ns = v->in_force ? score_src_until_ns(s) : 0;
 	v->offences = s->offences;
 	score_eff_thresholds(sc, &thr, &blk);
-	v->verdict = v->score >= blk ? SCORE_BLOCK :
+	v->verdict = v->veto ? SCORE_NONE : v->score >= blk ? SCORE_BLOCK :
 		     v->score >= thr ? SCORE_THROTTLE : SCORE_NONE;
 	if (v->in_force > v->verdict)
 		v->verdict = v->in_force;
@@ -543,6 +582,11 @@ src_decide(struct score *sc, struct score_src *s, const struct score_ctx *x,
 			return false;	/* suppressed */
 	}
 	score_eff_thresholds(sc, &thr, &blk);
+	if (v.veto) {
+		if (v.score >= thr)
+			sc->st.vetoes++;
+		return false;	/* per message only */
+	}
 
 	if (v.score >= blk) {
 		act = SCORE_BLOCK;

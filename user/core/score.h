@@ -42,35 +42,37 @@ enum score_sender {
 	SCORE_SENDER_NORMAL = 0,	/* MAIL FROM:<someone@somewhere> */
 	SCORE_SENDER_NULL = 1,		/* MAIL FROM:<> */
 	SCORE_SENDER_BOUNCE_LOCAL = 2,	/* postmaster@ / mailer-daemon@ */
+	SCORE_SENDER_CALLOUT = 3,	/* a sender-verification callout:
+					 * null sender, recipients accepted,
+					 * no DATA: not a bounce */
 };
-
-/* Tri-state for facts the parser may not have seen. */
-#define SCORE_UNKNOWN		(-1)
 
 /*
  * One SMTP transaction (one MAIL FROM and the RCPTs after it), as the
- * parser saw it.  Counts larger than 65535 are clamped; counts that make
- * no sense (more unknown than rejected, more rejected than recipients)
- * are clamped to the enclosing count.
+ * parser saw it on the wire, or as the policy service saw one recipient of
+ * it.  Counts larger than 65535 are clamped; counts that make no sense
+ * (more unknown than rejected, more rejected than replied, more replied
+ * than recipients) are clamped to the enclosing count.
  */
 struct score_tx {
 	uint64_t ts_ns;
 	uint8_t client[16];	/* the SMTP client, 16-byte form */
 	bool outbound;		/* we are the client (mail we send) */
+	bool continued;		/* more recipients of the transaction this
+				 * client's previous input began (the policy
+				 * service sees one RCPT at a time) */
+	bool no_storm;		/* leave out of the storm detector (an
+				 * allowlisted source's bounce wave) */
 	uint8_t sender;		/* enum score_sender */
 	bool sender_protected;	/* sender domain is one of protected_domains:
 				 * with outbound, this is "mail we sent" */
 	uint32_t rcpts;		/* RCPT commands in the transaction */
-	uint32_t rcpt_5xx;	/* of which answered 5xx */
-	uint32_t rcpt_unknown;	/* of which 5.1.x (unknown user/domain) */
-	uint32_t rcpt_protected;/* of which to protected domains (glue: when
-				 * protected_domains is empty, count them all) */
-	int32_t rcpt_no_batv;	/* recipients without a valid prvs= tag
-				 * (batv_check() != BATV_VALID); SCORE_UNKNOWN
-				 * when batv_secret is unset */
-	int8_t dsn_foreign;	/* 1: DSN whose original Message-ID/Received
-				 * chain is not ours, 0: ours, SCORE_UNKNOWN:
-				 * content not seen (rejected, opaque) */
+	uint32_t rcpt_replied;	/* of which our server's reply was seen */
+	uint32_t rcpt_5xx;	/* of those answered 5xx */
+	uint32_t rcpt_unknown;	/* of those 5.1.x (unknown user/domain) */
+	uint32_t rcpt_checked;	/* bounce recipients in a protected domain
+				 * checked against BATV or the sent ledger */
+	uint32_t rcpt_unverified;/* of which neither explains */
 };
 
 /* A kernel heavy-hitter record (struct bw_event), re-stamped by the glue. */
@@ -92,25 +94,36 @@ struct score_syn {
 struct score_weights {
 	double bounce_rate;	/* points at null_rate bounce tx/min */
 	double bounce_rate_cap;
-	double null_share;	/* all of its transactions null-sender */
-	double unknown_share;	/* all of its bounce rcpts 5.1.x */
+	double null_share;	/* all of its transactions are bounces */
+	double unknown_share;	/* all of its answered bounce rcpts 5.1.x */
 	double unknown_rate;	/* points at null_rate unknown bounce rcpts/min */
 	double unknown_rate_cap;
-	double unsent;		/* bounces to us with no mail sent to explain them */
-	double batv;		/* all of its bounce rcpts lack a valid tag */
+	double unverified;	/* all of its checked bounce rcpts unexplained,
+				 * with BATV (near-proof) ... */
+	double unverified_ledger;/* ... or by the sent ledger alone */
 	double multi_rcpt;	/* all of its bounces have > 1 rcpt */
-	double foreign_dsn;	/* all of its seen DSNs are not about our mail */
 	double syn_event;	/* per kernel over-rate event in the window */
 	double syn_cap;
 	double opaque;		/* per STARTTLS session in the window */
 	double opaque_cap;
 	uint32_t min_bounces;	/* bounce tx in the window before any share
 				 * signal counts (a lone bounce scores ~0) */
+	double mixed_share;	/* a source more than this share of whose
+				 * transactions are ordinary mail is never
+				 * throttled or blocked at the connection
+				 * level (its bounces are refused per message) */
+	uint32_t mixed_min_tx;	/* ... once it has this many transactions */
+	uint32_t syn_flood_events;/* ... unless the kernel saw it flood SYNs
+				 * this many times in the window */
+	uint32_t conn_min_bounces;/* a source with fewer bounces in the window
+				 * is never throttled nor blocked either
+				 * (unless it floods SYNs) */
 	double storm_tighten;	/* thresholds x this during a storm (0..1] */
 	double storm_floor;	/* baseline floor, null tx/min, all sources */
 	double storm_off_ratio;	/* storm ends below factor x base x this ... */
 	uint32_t storm_hold_s;	/* ... held for this long */
 	uint32_t baseline_tau_s;/* EWMA time constant of the baseline */
+	uint32_t storm_age_s;	/* a storm older than this is learnt as normal */
 	uint32_t throttle_ttl;	/* seconds; 0 = block_ttl */
 };
 
@@ -123,7 +136,8 @@ struct score_config {
 	double storm_factor;	/* >= 1 */
 	uint32_t prefix_v4;	/* 1..32, the family's own length */
 	uint32_t prefix_v6;	/* 1..128 */
-	bool batv;		/* batv_secret is set: the BATV signal counts */
+	bool batv;		/* batv_secret is set: unverified bounces weigh
+				 * w.unverified, else w.unverified_ledger */
 	struct score_weights w;
 };
 
@@ -135,18 +149,31 @@ enum score_verdict {
 	SCORE_BLOCK = 2,
 };
 
+/* Connection-level decisions are for floods and bounce-only sources;
+ * these are answered per message instead (the policy service). */
+enum score_veto {
+	SCORE_VETO_NONE = 0,
+	SCORE_VETO_MIXED,	/* mostly ordinary mail */
+	SCORE_VETO_FEW,		/* fewer than conn_min_bounces in the window */
+};
+
 enum score_signal_id {
 	SIG_BOUNCE_RATE,	/* value: bounce tx in the window (per minute) */
 	SIG_NULL_SHARE,		/* value: bounce tx / all tx, 0..1 */
-	SIG_UNKNOWN_SHARE,	/* value: 5.1.x bounce rcpts / bounce rcpts */
+	SIG_UNKNOWN_SHARE,	/* value: 5.1.x bounce rcpts / answered ones */
 	SIG_UNKNOWN_RATE,	/* value: 5.1.x bounce rcpts per minute */
-	SIG_UNSENT,		/* value: share of protected bounces, all
-				 * sources, that outbound sends cannot explain */
-	SIG_BATV,		/* value: untagged bounce rcpts / checked */
+	SIG_UNVERIFIED,		/* value: bounce rcpts neither a BATV tag nor
+				 * a send in the ledger explains / checked:
+				 * "bounces exceed sent" for this source */
 	SIG_MULTI_RCPT,		/* value: share of bounces with > 1 rcpt */
-	SIG_FOREIGN_DSN,	/* value: share of seen DSNs not about our mail */
 	SIG_SYN,		/* value: kernel over-rate events in the window */
 	SIG_OPAQUE,		/* value: STARTTLS sessions in the window */
+	SIG_CALLOUT,		/* value: verification callouts in the window
+				 * (shown, never scored) */
+	SIG_MIXED,		/* value: share of its transactions that are
+				 * ordinary mail; never points: above
+				 * mixed_share it vetoes connection-level
+				 * decisions (score_view.veto) */
 	SIG_COUNT
 };
 
@@ -165,6 +192,8 @@ struct score_view {
 	uint8_t in_force;	/* enum score_verdict decided and not expired */
 	uint8_t offences;	/* blocks so far (TTL doubling) */
 	uint64_t expires_ns;	/* of the decision in force; 0 = none */
+	uint8_t veto;		/* enum score_veto: why its score, however
+				 * high, throttles and blocks nothing */
 	struct score_signal sig[SIG_COUNT];
 };
 
@@ -186,7 +215,8 @@ struct score_stats {
 	uint32_t capacity;
 	uint32_t tracked;
 	uint64_t evictions;
-	uint64_t tx_in, tx_in_null, tx_out_sent, syn_events, opaque;
+	uint64_t tx_in, tx_in_null, tx_out_sent, syn_events, opaque, callouts;
+	uint64_t vetoes;		/* decisions the mixed rule withheld */
 	uint64_t inputs_clamped;	/* inconsistent counts fixed up */
 	uint64_t decisions_throttle, decisions_block, suppressed;
 	bool storm_active;
@@ -196,8 +226,6 @@ struct score_stats {
 	double null_baseline;		/* per minute, EWMA */
 	double storm_on_at;		/* null_rate_short above this: storm */
 	double eff_throttle, eff_block;	/* thresholds in force now */
-	double sends_per_min;		/* protected outbound, smoothed */
-	double protected_bounces_per_min;
 };
 
 /* ------------------------------------------------------------------ API */
@@ -298,6 +326,12 @@ size_t score_top(const struct score *sc, uint64_t now_ns,
 /* Counters and the storm detector's state at now (read-only). */
 void score_get_stats(const struct score *sc, uint64_t now_ns,
 		     struct score_stats *st);
+
+/* Is a storm declared now? (What bounce_policy = storm follows.) */
+bool score_storm_active(const struct score *sc);
+
+/* "none", "mixed", "few_bounces". */
+const char *score_veto_name(uint8_t v);
 
 /* "none", "throttle", "block". */
 const char *score_verdict_name(uint8_t v);

@@ -22,22 +22,19 @@
 #define BUCKET_NS		((uint64_t)SCORE_BUCKET_S * NS_PER_S)
 #define NIL			UINT32_MAX
 #define CNT_MAX			UINT16_MAX
-#define SENDS_H_BUCKET_S	300	/* sends: 12 x 5 min = 1 h */
-#define SENDS_H_NBUCKETS	12
 #define SCORE_TRIGGERS_MAX	64
 
 /* Per-source window counters. */
 enum {
-	C_TX,		/* inbound transactions */
+	C_TX,		/* inbound transactions (callouts not included) */
 	C_BOUNCE,	/* of which bounces (null or postmaster/mailer-daemon) */
 	C_BRCPT,	/* recipients of bounces */
+	C_BREPLIED,	/* of which our server's answer was seen */
 	C_BUNKNOWN,	/* of which 5.1.x */
-	C_BPROT,	/* bounces with a recipient in a protected domain */
-	C_BATV_SEEN,	/* bounce recipients checked for a tag */
-	C_BATV_BAD,	/* of which without a valid tag */
+	C_CHECKED,	/* bounce rcpts checked against BATV or the ledger */
+	C_UNVERIFIED,	/* of which neither explains */
 	C_MULTI,	/* bounces with > 1 recipient */
-	C_DSN_SEEN,	/* bounces whose DSN content was seen */
-	C_DSN_FOREIGN,	/* of which not about our mail */
+	C_CALLOUT,	/* verification callouts */
 	C_SYN,		/* kernel over-rate events */
 	C_OPAQUE,	/* STARTTLS sessions */
 	C_COUNT
@@ -45,9 +42,10 @@ enum {
 
 #define F_USED		0x01
 #define F_DIRTY		0x02
+#define F_TX_MULTI	0x04	/* its current transaction counted as multi */
 
 /*
- * One tracked source: 184 bytes, which with its hash head and dirty slot
+ * One tracked source: 172 bytes, which with its hash head and dirty slot
  * keeps a source under 200 bytes (the memory target of `make bench`).
  * Hence the narrow fields: the prefix length in a byte, the bucket number
  * in 32 bits (the ns clock ends at bucket 1.8e9), and one deadline in whole
@@ -92,11 +90,7 @@ struct score {
 	uint32_t ndirty;
 	bool rescan;
 
-	/* Global windows. */
-	struct storm storm;		/* inbound bounce tx */
-	struct ring prot_bounces;	/* inbound bounces to protected, 60 s */
-	struct ring sends;		/* outbound protected sends, 60 s */
-	struct ring sends_h;		/* the same, 1 h */
+	struct storm storm;		/* inbound bounce tx, all sources */
 
 	struct score_trigger trig[SCORE_TRIGGERS_MAX];
 	unsigned int n_trig;
@@ -109,7 +103,6 @@ struct score {
 struct score_ctx {
 	uint64_t now;
 	uint32_t epoch;			/* now / BUCKET_NS: at most 1.8e9 */
-	double unsent;			/* global unexplained bounce share */
 };
 
 /* score_table.c */
@@ -129,8 +122,5 @@ void score_src_view(const struct score *sc, const struct score_src *s,
 		    const struct score_ctx *x, struct score_view *v);
 void score_eff_thresholds(const struct score *sc, double *thr, double *blk);
 void score_storm_config(const struct score *sc, struct storm_config *out);
-/* Protected sends per minute: the last minute, or the last hour's
- * average, whichever is larger. */
-double score_sends_per_min(const struct score *sc, uint64_t now);
 
 #endif

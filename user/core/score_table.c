@@ -197,9 +197,6 @@ score_new(uint32_t capacity, const uint8_t seed[16], const struct score_config *
 	memcpy(sc->seed, seed, 16);
 	sc->cfg = *cfg;
 	storm_init(&sc->storm);
-	ring_init(&sc->prot_bounces, SCORE_BUCKET_S, SCORE_NBUCKETS);
-	ring_init(&sc->sends, SCORE_BUCKET_S, SCORE_NBUCKETS);
-	ring_init(&sc->sends_h, SENDS_H_BUCKET_S, SENDS_H_NBUCKETS);
 	return sc;
 }
 

@@ -155,8 +155,25 @@ score_get_stats(const struct score *sc, uint64_t now_ns, struct score_stats *st)
 	st->null_baseline = sc->storm.baseline;
 	st->storm_on_at = storm_on_at(&sc->storm, &scfg);
 	score_eff_thresholds(sc, &st->eff_throttle, &st->eff_block);
-	st->sends_per_min = score_sends_per_min(sc, now);
-	st->protected_bounces_per_min = (double)ring_sum(&sc->prot_bounces, now);
+}
+
+bool
+score_storm_active(const struct score *sc)
+{
+	return sc->storm.active;
+}
+
+const char *
+score_veto_name(uint8_t v)
+{
+	switch (v) {
+	case SCORE_VETO_MIXED:
+		return "mixed";
+	case SCORE_VETO_FEW:
+		return "few_bounces";
+	default:
+		return "none";
+	}
 }
 
 const char *

@@ -46,13 +46,14 @@ learn(struct storm *s, const struct storm_config *cfg, uint64_t now)
 {
 	uint64_t p = now / (STORM_PERIOD_S * NS_PER_S), n;
 	double alpha = (double)STORM_PERIOD_S / cfg->tau_s;
+	bool learning = !s->active || now - s->since >= (uint64_t)cfg->age_s * NS_PER_S;
 
 	if (p <= s->period)
 		return;
 	n = p - s->period;
 	if (n > BASELINE_CATCHUP_MAX)
 		n = BASELINE_CATCHUP_MAX;
-	for (uint64_t k = 0; k < n && !s->active; k++) {
+	for (uint64_t k = 0; k < n && learning; k++) {
 		double r = k == 0 ? s->period_count * 60.0 / STORM_PERIOD_S : 0.0;
 
 		s->baseline += alpha * (r - s->baseline);

@@ -8,8 +8,11 @@
  * rate has stayed below storm_off_ratio of that for hold_s.
  *
  * The baseline learns once per STORM_PERIOD_S from that period's count, as
- * an exponentially weighted mean with time constant tau_s, and only while
- * no storm is declared: a storm must not become the new normal.  Pure.
+ * an exponentially weighted mean with time constant tau_s, and not while a
+ * storm is declared: a storm must not become the new normal.  Unless it
+ * lasts: past age_s (a day) a "storm" is the new normal after all, and the
+ * baseline learns it, so a week-long campaign does not keep every
+ * threshold tight for a week.  Pure.
  */
 #ifndef BW_STORM_H
 #define BW_STORM_H
@@ -29,6 +32,7 @@ struct storm_config {
 	double off_ratio;	/* ends below factor x ref x this ... */
 	uint32_t hold_s;	/* ... held this long */
 	uint32_t tau_s;		/* baseline time constant */
+	uint32_t age_s;		/* a storm older than this is learnt after all */
 };
 
 struct storm {

@@ -16,6 +16,7 @@ static const struct usage_cmd cmds[] = {
 	{ "block", "block add CIDR [--ttl DURATION] [--reason TEXT] | del CIDR | list [--json]", true },
 	{ "allow", "allow add CIDR [--comment TEXT] | del CIDR | list [--json]", true },
 	{ "threshold", "threshold list [--json] | get NAME | set NAME VALUE", true },
+	{ "ledger", "ledger ADDRESS [--json]", true },
 	{ "reload", "reload", true },
 	{ "detach", "detach -i IFACE", true },
 	{ "help", "help COMMAND", false },
