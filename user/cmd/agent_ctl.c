@@ -1,5 +1,5 @@
 /*
- * agent_ctl.c - the agent's answers to control requests (SPEC §4).
+ * agent_ctl.c - the agent's answers to control requests.
  *
  * Each handler validates against the agent's current state, changes rules
  * only through enforce.c (so a refused change changes nothing), and writes

@@ -10,8 +10,8 @@
  * bounded by the flow table (ANALYZE_MAX_FLOWS), the scorer and the source
  * table (ANALYZE_SOURCES_MAX).
  *
- * Output: a readable summary, or with --json one document (README, SPEC
- * §4), sources highest score first.
+ * Output: a readable summary, or with --json one document (fields in the
+ * README), sources highest score first.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -435,10 +435,120 @@ tick(struct analyze_state *st, uint64_t now)
 	} while (n == ANALYZE_DECISIONS);
 }
 
+/* The capture, opened with a large stdio buffer: libpcap reads record by
+ * record, and stdio's 4 KiB default makes that a syscall every few
+ * packets.  NULL after printing why. */
+static pcap_t *
+open_capture(const char *file, char **iobuf, int *linktype)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	const char *lt;
+	pcap_t *pc;
+	FILE *fp;
+
+	*iobuf = NULL;
+	fp = fopen(file, "rb");
+	if (!fp) {
+		fprintf(stderr, "bouncewall analyze: %s: %s\n", file, strerror(errno));
+		return NULL;
+	}
+	*iobuf = malloc(ANALYZE_IOBUF);
+	if (*iobuf)
+		setvbuf(fp, *iobuf, _IOFBF, ANALYZE_IOBUF);
+	pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!pc) {
+		fclose(fp);
+		free(*iobuf);
+		*iobuf = NULL;
+		/* libpcap's message sometimes names the file already */
+		if (strncmp(errbuf, file, strlen(file)) == 0)
+			fprintf(stderr, "bouncewall analyze: %s\n", errbuf);
+		else
+			fprintf(stderr, "bouncewall analyze: %s: %s\n", file, errbuf);
+		return NULL;
+	}
+	*linktype = pcap_datalink(pc);
+	if (!pcap_decode_supported(*linktype)) {
+		lt = pcap_datalink_val_to_name(*linktype);
+		fprintf(stderr, "bouncewall analyze: %s: link type %s is not supported\n", file,
+			lt ? lt : "?");
+		pcap_close(pc);
+		free(*iobuf);
+		*iobuf = NULL;
+		return NULL;
+	}
+	return pc;
+}
+
+/* Every frame through the engine, capture time as the clock, scored once
+ * a second as the agent does.  Returns false when the file was cut short
+ * (error says where). */
+static bool
+replay(struct analyze_state *st, pcap_t *pc, int linktype, uint64_t *now, char *error,
+       size_t errlen)
+{
+	struct pcap_pkthdr *h;
+	const u_char *frame;
+	uint64_t next_tick = 0;
+	int r;
+
+	while ((r = pcap_next_ex(pc, &h, &frame)) == 1) {
+		uint64_t ts = (uint64_t)h->ts.tv_sec * NSEC + (uint64_t)h->ts.tv_usec;
+
+		st->packets++;
+		if (ts < *now)
+			st->ts_backwards++;	/* the clock never goes back */
+		else
+			*now = ts;
+		if (!st->first_ts)
+			st->first_ts = *now;
+		if (*now >= next_tick) {
+			tick(st, *now);
+			next_tick = *now + NSEC;
+		}
+		st->smtp_packets += engine_frame(&st->engine, linktype, frame, h->caplen, *now) > 0;
+	}
+	engine_flush(&st->engine, *now);
+	tick(st, *now);
+	if (r != -1)
+		return true;
+	snprintf(error, errlen, "%s after %" PRIu64 " packets", pcap_geterr(pc), st->packets);
+	return false;
+}
+
+/* The sources, scored at now, highest first.  0 or -ENOMEM. */
+static int
+report(struct analyze_state *st, const struct analyze_opts *o, uint64_t now, bool complete,
+       const char *error)
+{
+	struct analyze_source **list = calloc(st->n_src ? st->n_src : 1, sizeof(*list));
+	struct score_stats stats;
+	uint32_t n = 0;
+
+	if (!list)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < st->n_src; k++) {
+		struct analyze_source *src = &st->src[k];
+
+		src->scored = score_lookup(st->engine.score, src->addr, now, &src->view) == 0;
+		list[n++] = src;
+	}
+	qsort(list, n, sizeof(*list), source_cmp);
+	score_get_stats(st->engine.score, now, &stats);
+	if (o->json)
+		print_json(st, &st->engine.smtp.stats, flow_table_stats(st->engine.flows), &stats,
+			   list, n, complete, complete ? NULL : error);
+	else
+		print_table(st, &st->engine.smtp.stats, flow_table_stats(st->engine.flows), list, n);
+	fflush(stdout);
+	free(list);
+	return 0;
+}
+
 int
 cmd_analyze(int argc, char **argv)
 {
-	char errbuf[PCAP_ERRBUF_SIZE], error[PCAP_ERRBUF_SIZE + 64];
+	char error[PCAP_ERRBUF_SIZE + 64] = "";
 	struct engine_limits lim = {
 		.max_flows = ANALYZE_MAX_FLOWS,
 		.max_sources = ANALYZE_SOURCES_MAX,
@@ -446,19 +556,13 @@ cmd_analyze(int argc, char **argv)
 		/* offline: reproducible */
 		.seed = { 0x626f756e63657761ULL, 0x6c6c616e616c797aULL },
 	};
-	struct analyze_source **list = NULL;
 	struct analyze_state st;
 	struct analyze_opts o;
-	struct score_stats stats;
-	struct pcap_pkthdr *h;
-	const u_char *frame;
-	pcap_t *pc = NULL;
-	FILE *fp;
+	pcap_t *pc;
 	char *iobuf;
-	uint64_t now = 0, next_tick = 0;
-	bool complete = true, engine_up = false;
-	int linktype, ret, r;
-	uint32_t n = 0;
+	uint64_t now = 0;
+	bool complete, engine_up = false;
+	int linktype, ret = 1, r;
 
 	r = parse_args(argc, argv, &o);
 	if (r)
@@ -466,110 +570,35 @@ cmd_analyze(int argc, char **argv)
 	r = apply_config(&o);
 	if (r)
 		return r;
-
 	memset(&st, 0, sizeof(st));
-	error[0] = '\0';
 	st.opts = &o;
-
-	/* Our own FILE with a large buffer: libpcap reads record by record,
-	 * and stdio's 4 KiB default makes that a syscall every few packets. */
-	fp = fopen(o.file, "rb");
-	if (!fp) {
-		fprintf(stderr, "bouncewall analyze: %s: %s\n", o.file, strerror(errno));
+	pc = open_capture(o.file, &iobuf, &linktype);
+	if (!pc)
 		return 1;
-	}
-	iobuf = malloc(ANALYZE_IOBUF);
-	if (iobuf)
-		setvbuf(fp, iobuf, _IOFBF, ANALYZE_IOBUF);
-	pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!pc) {
-		fclose(fp);
-		free(iobuf);
-		/* libpcap's message sometimes names the file already */
-		if (strncmp(errbuf, o.file, strlen(o.file)) == 0)
-			fprintf(stderr, "bouncewall analyze: %s\n", errbuf);
-		else
-			fprintf(stderr, "bouncewall analyze: %s: %s\n", o.file, errbuf);
-		return 1;
-	}
-	linktype = pcap_datalink(pc);
-	if (!pcap_decode_supported(linktype)) {
-		fprintf(stderr, "bouncewall analyze: %s: link type %s is not supported\n",
-			o.file, pcap_datalink_val_to_name(linktype) ?
-			pcap_datalink_val_to_name(linktype) : "?");
-		pcap_close(pc);
-		free(iobuf);
-		return 1;
-	}
 	st.src = calloc(ANALYZE_SOURCES_CAP, sizeof(*st.src));
 	st.slots = calloc(ANALYZE_SOURCES_MAX, sizeof(*st.slots));
 	if (!st.src || !st.slots || engine_init(&st.engine, &o.settings, &lim) < 0) {
 		fprintf(stderr, "bouncewall analyze: out of memory\n");
-		ret = 1;
 		goto out;
 	}
 	engine_up = true;
 	st.engine.observer = &analyze_hooks;
 	st.engine.observer_arg = &st;
-
-	while ((r = pcap_next_ex(pc, &h, &frame)) == 1) {
-		uint64_t ts;
-
-		st.packets++;
-		ts = (uint64_t)h->ts.tv_sec * NSEC + (uint64_t)h->ts.tv_usec;
-		if (ts < now)
-			st.ts_backwards++;	/* the clock never goes back */
-		else
-			now = ts;
-		if (!st.first_ts)
-			st.first_ts = now;
-		/* The agent scores once a second; so does the replay. */
-		if (now >= next_tick) {
-			tick(&st, now);
-			next_tick = now + NSEC;
-		}
-		st.smtp_packets += engine_frame(&st.engine, linktype, frame, h->caplen, now) > 0;
-	}
-	if (r == -1) {
-		complete = false;
-		snprintf(error, sizeof(error), "%s after %" PRIu64 " packets",
-			 pcap_geterr(pc), st.packets);
-	}
-	engine_flush(&st.engine, now);
-	tick(&st, now);
-
-	list = calloc(st.n_src ? st.n_src : 1, sizeof(*list));
-	if (!list) {
+	complete = replay(&st, pc, linktype, &now, error, sizeof(error));
+	if (report(&st, &o, now, complete, error) < 0) {
 		fprintf(stderr, "bouncewall analyze: out of memory\n");
-		ret = 1;
 		goto out;
 	}
-	for (uint32_t k = 0; k < st.n_src; k++) {
-		struct analyze_source *src = &st.src[k];
-
-		src->scored = score_lookup(st.engine.score, src->addr, now, &src->view) == 0;
-		list[n++] = src;
-	}
-	qsort(list, n, sizeof(*list), source_cmp);
-	score_get_stats(st.engine.score, now, &stats);
-
-	if (o.json)
-		print_json(&st, &st.engine.smtp.stats, flow_table_stats(st.engine.flows), &stats,
-			   list, n, complete, complete ? NULL : error);
-	else
-		print_table(&st, &st.engine.smtp.stats, flow_table_stats(st.engine.flows), list, n);
-	fflush(stdout);
 	if (!complete)
 		fprintf(stderr, "bouncewall analyze: %s: %s (results above cover what was read)\n",
 			o.file, error);
 	ret = complete ? 0 : 1;
 out:
-	free(list);
 	if (engine_up)
 		engine_free(&st.engine);
 	free(st.src);
 	free(st.slots);
-	pcap_close(pc);		/* closes fp too; only then may its buffer go */
+	pcap_close(pc);		/* closes the FILE too; only then may its buffer go */
 	free(iobuf);
 	return ret;
 }

@@ -1,5 +1,5 @@
 /*
- * conf_parse.h - the config file's text: `key = value` lines (SPEC §5).
+ * conf_parse.h - the config file's text: `key = value` lines.
  *
  * The format, pinned down here:
  *  - leading and trailing whitespace is ignored, also on indented lines

@@ -464,13 +464,93 @@ entry_lookup(struct flow_table *ft, const struct flow_seg *seg, uint32_t b,
 	return NIL;
 }
 
-int
-flow_table_input(struct flow_table *ft, const struct flow_seg *seg,
-		 uint64_t now)
+/* Which side of a new flow's first segment is the client: the SYN's
+ * sender, else whoever talks to an SMTP port (the lower one when both
+ * are). */
+static bool
+source_is_client(const struct flow_table *ft, const struct flow_seg *seg)
 {
-	bool syn = seg->flags & FLOW_TCP_SYN, ack = seg->flags & FLOW_TCP_ACK;
+	if (seg->flags & FLOW_TCP_SYN)
+		return !(seg->flags & FLOW_TCP_ACK);
+	return flow_table_is_smtp_port(ft, seg->dport) &&
+	       !(flow_table_is_smtp_port(ft, seg->sport) && seg->sport < seg->dport);
+}
+
+/* A flow for a segment that found none.  NIL when it cannot start one:
+ * only a SYN or data does (a lone ACK, FIN or RST is the tail of
+ * something we no longer track), and sampling may refuse it. */
+static uint32_t
+flow_start(struct flow_table *ft, const struct flow_seg *seg, uint32_t b, int *dir,
+	   uint64_t now)
+{
+	bool src_client;
+	uint32_t i;
+
+	if ((seg->flags & FLOW_TCP_RST) || (!(seg->flags & FLOW_TCP_SYN) && seg->wire_len == 0)) {
+		ft->st.stray++;
+		return NIL;
+	}
+	if (ft->cfg.admit && !ft->cfg.admit(ft->cfg.admit_arg, seg)) {
+		ft->st.not_admitted++;
+		return NIL;
+	}
+	src_client = source_is_client(ft, seg);
+	i = entry_alloc(ft, now);
+	entry_start(ft, &ft->e[i], seg, src_client, now);
+	ft->e[i].bucket = b;
+	ft->e[i].hnext = ft->buckets[b];
+	ft->buckets[b] = i + 1;
+	lru_push_head(&ft->lru, i);
+	*dir = src_client ? DIR_C2S : DIR_S2C;
+	return i;
+}
+
+/* A new SYN from the client with another ISN: the port pair was reused, a
+ * new connection begins in the same entry. */
+static void
+flow_reuse(struct flow_table *ft, struct flow_entry *e, const struct flow_seg *seg, int dir,
+	   uint64_t now)
+{
+	if (!(seg->flags & FLOW_TCP_SYN) || (seg->flags & FLOW_TCP_ACK) || dir != DIR_C2S)
+		return;
+	if (e->syn_seen && seg->seq == e->client_isn)
+		return;		/* a retransmitted SYN */
+	if (e->state == FLOW_CLOSED || e->syn_seen ||
+	    (e->dir[DIR_C2S].known && seq_diff(seg->seq, e->dir[DIR_C2S].next_seq) != -1)) {
+		entry_end(ft, e, now);
+		entry_start(ft, e, seg, true, now);
+	}
+}
+
+/* Where the segment's data starts; learns each side's position. */
+static uint32_t
+flow_positions(struct flow_entry *e, const struct flow_seg *seg, int dir)
+{
+	struct flow_dir *d = &e->dir[dir];
+	uint32_t seq = seg->seq;
+
+	if (seg->flags & FLOW_TCP_SYN) {
+		if (!d->known) {
+			d->next_seq = seq + 1;
+			d->known = true;
+		}
+		seq++;		/* data on a SYN (TFO) follows the ISN */
+	} else if (!d->known) {
+		d->next_seq = seq;	/* picked up mid-stream */
+		d->known = true;
+	}
+	if ((seg->flags & FLOW_TCP_ACK) && !e->dir[!dir].known) {
+		/* the peer's position, before we see it send */
+		e->dir[!dir].next_seq = seg->ack;
+		e->dir[!dir].known = true;
+	}
+	return seq;
+}
+
+int
+flow_table_input(struct flow_table *ft, const struct flow_seg *seg, uint64_t now)
+{
 	struct flow_entry *e;
-	struct flow_dir *d;
 	uint32_t b, i, seq;
 	int dir = DIR_C2S;
 
@@ -481,93 +561,36 @@ flow_table_input(struct flow_table *ft, const struct flow_seg *seg,
 		return 0;
 	}
 	flow_table_expire(ft, now);
-
 	b = flow_hash(ft, seg->src, seg->sport, seg->dst, seg->dport);
 	i = entry_lookup(ft, seg, b, &dir);
 	if (i == NIL) {
-		bool src_client;
-
-		/* Only a SYN or data starts a flow: a lone ACK, FIN or RST
-		 * is the tail of something we no longer track. */
-		if ((seg->flags & FLOW_TCP_RST) || (!syn && seg->wire_len == 0)) {
-			ft->st.stray++;
+		i = flow_start(ft, seg, b, &dir, now);
+		if (i == NIL)
 			return 0;
-		}
-		if (ft->cfg.admit && !ft->cfg.admit(ft->cfg.admit_arg, seg)) {
-			ft->st.not_admitted++;
-			return 0;
-		}
-		if (syn)
-			src_client = !ack;
-		else if (flow_table_is_smtp_port(ft, seg->dport) &&
-			 !(flow_table_is_smtp_port(ft, seg->sport) &&
-			   seg->sport < seg->dport))
-			src_client = true;
-		else
-			src_client = false;
-		i = entry_alloc(ft, now);
-		e = &ft->e[i];
-		entry_start(ft, e, seg, src_client, now);
-		e->bucket = b;
-		e->hnext = ft->buckets[b];
-		ft->buckets[b] = i + 1;
-		lru_push_head(&ft->lru, i);
-		dir = src_client ? DIR_C2S : DIR_S2C;
 	} else {
-		e = &ft->e[i];
-		/* A new SYN from the client with another ISN: the port pair
-		 * was reused, a new connection begins. */
-		if (syn && !ack && dir == DIR_C2S &&
-		    !(e->syn_seen && seg->seq == e->client_isn) &&
-		    (e->state == FLOW_CLOSED || e->syn_seen ||
-		     (e->dir[DIR_C2S].known &&
-		      seq_diff(seg->seq, e->dir[DIR_C2S].next_seq) != -1))) {
-			entry_end(ft, e, now);
-			entry_start(ft, e, seg, true, now);
-		}
+		flow_reuse(ft, &ft->e[i], seg, dir, now);
 	}
+	e = &ft->e[i];
 	flow_touch(ft, i, now);
 	if (e->state != FLOW_OPEN)
 		return 1;	/* late packet of an ended session */
-
-	d = &e->dir[dir];
-	seq = seg->seq;
-	if (syn) {
-		if (!d->known) {
-			d->next_seq = seq + 1;
-			d->known = true;
-		}
-		seq++;		/* data on a SYN (TFO) follows the ISN */
-	} else if (!d->known) {
-		d->next_seq = seq;	/* picked up mid-stream */
-		d->known = true;
-	}
-	if (ack && !e->dir[!dir].known) {
-		/* the peer's position, before we see it send */
-		e->dir[!dir].next_seq = seg->ack;
-		e->dir[!dir].known = true;
-	}
-
+	seq = flow_positions(e, seg, dir);
 	if (seg->flags & FLOW_TCP_RST) {
 		entry_end(ft, e, now);
 		ft->st.flows_ended++;
 		return 1;
 	}
-	if (e->sess.state != SMTP_S_OPEN) {
-		/* opaque after STARTTLS: nothing more to reassemble */
-		entry_release_holds(ft, e);
-	} else if (seg->wire_len) {
+	if (e->sess.state != SMTP_S_OPEN)
+		entry_release_holds(ft, e);	/* opaque: nothing to reassemble */
+	else if (seg->wire_len)
 		flow_segment_data(ft, e, dir, seq, seg, now);
-	}
-
 	/* The peer acknowledges octets this capture never showed: a hole
 	 * that will not fill. */
-	if (ack && e->dir[!dir].held != NIL &&
+	if ((seg->flags & FLOW_TCP_ACK) && e->dir[!dir].held != NIL &&
 	    seq_diff(seg->ack, e->dir[!dir].next_seq) > 0)
 		hold_flush(ft, e, !dir, seg->ack, false, now);
-
 	if (seg->flags & FLOW_TCP_FIN)
-		d->fin = true;
+		e->dir[dir].fin = true;
 	if (e->dir[0].fin && e->dir[1].fin) {
 		entry_end(ft, e, now);
 		ft->st.flows_ended++;

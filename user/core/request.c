@@ -1,5 +1,5 @@
 /*
- * request.c - parse and frame the operator commands of SPEC §4 that go to
+ * request.c - parse and frame the operator commands that go to
  * the agent over its control socket.
  *
  * A hand-rolled option walk rather than getopt: the agent parses requests

@@ -9,8 +9,9 @@
  *
  * Default weights (points; score_throttle 50, score_block 100), and why:
  *
- *   bounce_rate    30 at null_rate, capped at 60: the SPEC's "starts to count
- *                  as suspicious"; rate alone throttles only at 1.7 x null_rate.
+ *   bounce_rate    30 at null_rate, capped at 60: null_rate is where bounces
+ *                  "start to count as suspicious"; rate alone throttles
+ *                  only at 1.7 x null_rate.
  *   null_share     10: a source that sends nothing but bounces.  Weak: some
  *                  MTAs are dedicated bounce relays.
  *   unknown_share  40: bounces to local parts that do not exist (our server

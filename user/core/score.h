@@ -1,12 +1,12 @@
 /*
- * score.h - the backscatter scorer (SPEC §6): per-source-prefix sliding
+ * score.h - the backscatter scorer: per-source-prefix sliding
  * windows, a global storm detector, explainable scores and throttle/block
  * decisions.
  *
  * Pure: no I/O, no clock, no allocation after score_new().  Every input
  * carries its own timestamp; all timestamps must come from ONE clock (live:
- * the agent stamps SMTP and kernel events with CLOCK_MONOTONIC when it
- * receives them; analyze: capture time).  Time never runs backwards inside
+ * capture time of the packets, CLOCK_REALTIME, and the same clock read when
+ * a kernel event or a policy request arrives; analyze: capture time).  Time never runs backwards inside
  * the scorer: an input older than the newest one seen is counted as if it
  * happened at that newest time.
  *
@@ -89,7 +89,7 @@ struct score_syn {
  * Weights: how many points each signal gives.  "At null_rate" means when the
  * quantity per minute equals config.null_rate; linear, then capped.  Shares
  * are 0..1 fractions times the weight.  Defaults (score_config_defaults())
- * and why are in score.c; the lead may expose them as settings.
+ * and why are in score.c.
  */
 struct score_weights {
 	double bounce_rate;	/* points at null_rate bounce tx/min */
@@ -232,7 +232,7 @@ struct score_stats {
 
 struct score;
 
-/* Defaults from SPEC §5 and the weights documented in score.c. */
+/* The settings' defaults and the weights documented in score.c. */
 void score_config_defaults(struct score_config *cfg);
 
 /* 0, or -EINVAL with a one-line reason naming the field in err. */

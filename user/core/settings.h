@@ -1,5 +1,5 @@
 /*
- * settings.h - bouncewall's settings: defaults, keys and values (SPEC §5),
+ * settings.h - bouncewall's settings: defaults, keys and values,
  * and the live `threshold` names.
  *
  * One table describes every key: its default, its range, whether it may be

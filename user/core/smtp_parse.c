@@ -2,10 +2,10 @@
  * smtp_parse.c - the SMTP dialogue parser (smtp_parse.h).
  *
  * Two byte streams per session.  Client octets are command lines, a DATA
- * body, a BDAT chunk or SASL lines, as enum smtp_cstate says; server octets
- * are reply lines, scanned as they stream by (only a short prefix of each
- * is kept).  A FIFO of commands awaiting replies pairs each final reply
- * line with the command it answers, which is what PIPELINING needs.
+ * body, a BDAT chunk or SASL lines, as enum smtp_cstate says: this file.
+ * Server octets are reply lines, scanned as they stream by: smtp_reply.c.
+ * A FIFO of commands awaiting replies pairs each final reply line with the
+ * command it answers, which is what PIPELINING needs.
  *
  * Commands go through a table: the verb selects an entry, the entry's
  * check function validates the arguments into struct smtp_args, and
@@ -24,6 +24,7 @@
  */
 #include <string.h>
 
+#include "smtp_int.h"
 #include "smtp_parse.h"
 
 /* Arguments a check function extracted from a command line. */
@@ -284,8 +285,8 @@ fifo_push(struct smtp_ctx *ctx, struct smtp_session *s, enum smtp_cmd cmd,
 }
 
 /* Take the oldest command awaiting a reply; false when there is none. */
-static bool
-fifo_pop(struct smtp_session *s, struct smtp_pending *out)
+bool
+smtp_fifo_pop(struct smtp_session *s, struct smtp_pending *out)
 {
 	if (s->fifo_len == 0) {
 		if (s->fifo_lost) {
@@ -313,14 +314,14 @@ fifo_has(const struct smtp_session *s, enum smtp_cmd cmd)
 }
 
 /* Is the current transaction taking new commands? */
-static inline bool
-txn_accepting(const struct smtp_session *s)
+bool
+smtp_txn_accepting(const struct smtp_session *s)
 {
 	return s->txn_open && !s->txn_closing;
 }
 
-static void
-txn_emit(struct smtp_ctx *ctx, struct smtp_session *s, enum smtp_txn_end end,
+void
+smtp_txn_emit(struct smtp_ctx *ctx, struct smtp_session *s, enum smtp_txn_end end,
 	 uint64_t now)
 {
 	if (!s->txn_open)
@@ -339,10 +340,10 @@ static void
 txn_close(struct smtp_ctx *ctx, struct smtp_session *s, enum smtp_txn_end end,
 	  uint64_t now)
 {
-	if (!txn_accepting(s))
+	if (!smtp_txn_accepting(s))
 		return;
 	if (s->txn_pending == 0) {
-		txn_emit(ctx, s, end, now);
+		smtp_txn_emit(ctx, s, end, now);
 		return;
 	}
 	s->txn_closing = true;
@@ -364,7 +365,7 @@ txn_begin(struct smtp_ctx *ctx, struct smtp_session *s,
 	struct smtp_txn *t = &s->txn;
 
 	if (s->txn_open)
-		txn_emit(ctx, s,
+		smtp_txn_emit(ctx, s,
 			 s->txn_closing ? s->txn_end : SMTP_TXN_END_MAIL, now);
 	memset(t, 0, sizeof(*t));
 	t->peer = s->peer;
@@ -390,10 +391,10 @@ txn_begin(struct smtp_ctx *ctx, struct smtp_session *s,
 		ctx->stats.bounce_sender++;
 }
 
-static void
-go_opaque(struct smtp_ctx *ctx, struct smtp_session *s, uint64_t now)
+void
+smtp_go_opaque(struct smtp_ctx *ctx, struct smtp_session *s, uint64_t now)
 {
-	txn_emit(ctx, s, SMTP_TXN_END_OPAQUE, now);
+	smtp_txn_emit(ctx, s, SMTP_TXN_END_OPAQUE, now);
 	smtp_enter_state(s, SMTP_S_OPAQUE);
 	ctx->stats.opaque_sessions++;
 	if (ctx->hooks && ctx->hooks->session_opaque)
@@ -463,7 +464,7 @@ client_act(struct smtp_ctx *ctx, struct smtp_session *s, enum smtp_cmd cmd,
 		break;
 	case SMTP_CMD_RCPT:
 		ctx->stats.rcpt_total++;
-		if (!txn_accepting(s)) {	/* RCPT without MAIL */
+		if (!smtp_txn_accepting(s)) {	/* RCPT without MAIL */
 			fifo_push(ctx, s, cmd, 0xff, false);
 			break;
 		}
@@ -478,15 +479,15 @@ client_act(struct smtp_ctx *ctx, struct smtp_session *s, enum smtp_cmd cmd,
 		fifo_push(ctx, s, cmd, idx, true);
 		break;
 	case SMTP_CMD_DATA:
-		fifo_push(ctx, s, cmd, 0xff, txn_accepting(s));
+		fifo_push(ctx, s, cmd, 0xff, smtp_txn_accepting(s));
 		s->cstate = SMTP_C_BODY;
 		s->body = SMTP_BODY_BOL;
 		break;
 	case SMTP_CMD_BDAT:
 		cmd = a->bdat_last ? SMTP_CMD_BDAT_LAST : SMTP_CMD_BDAT;
-		if (txn_accepting(s))
+		if (smtp_txn_accepting(s))
 			t->data_started = true;
-		fifo_push(ctx, s, cmd, 0xff, txn_accepting(s));
+		fifo_push(ctx, s, cmd, 0xff, smtp_txn_accepting(s));
 		s->chunk_left = a->bdat_size;
 		if (s->chunk_left)
 			s->cstate = SMTP_C_CHUNK;
@@ -561,7 +562,7 @@ client_lines(struct smtp_ctx *ctx, struct smtp_session *s,
 	 * means the 220 went by unseen (one-sided capture). */
 	if (s->clen == 0 && !s->cdiscard && s->starttls_sent &&
 	    data[0] == 0x16 && fifo_has(s, SMTP_CMD_STARTTLS)) {
-		go_opaque(ctx, s, now);
+		smtp_go_opaque(ctx, s, now);
 		return len;
 	}
 	if (s->cdiscard) {
@@ -659,15 +660,15 @@ client_body(struct smtp_ctx *ctx, struct smtp_session *s, const uint8_t *data,
 	if (end) {
 		s->cstate = SMTP_C_CMD;
 		s->body = SMTP_BODY_BOL;
-		fifo_push(ctx, s, SMTP_CMD_DOT, 0xff, txn_accepting(s));
+		fifo_push(ctx, s, SMTP_CMD_DOT, 0xff, smtp_txn_accepting(s));
 	}
 	return i;
 }
 
 /* A session counts once it carries data either way: half-open
  * connections of a SYN flood are not sessions. */
-static void
-session_count(struct smtp_ctx *ctx, struct smtp_session *s, size_t len)
+void
+smtp_session_count(struct smtp_ctx *ctx, struct smtp_session *s, size_t len)
 {
 	if (len && !s->counted) {
 		s->counted = true;
@@ -682,7 +683,7 @@ smtp_client_data(struct smtp_ctx *ctx, struct smtp_session *s,
 	if (s->state != SMTP_S_OPEN)
 		return;
 	s->ts_last = now;
-	session_count(ctx, s, len);
+	smtp_session_count(ctx, s, len);
 	while (len > 0 && s->state == SMTP_S_OPEN) {
 		size_t n = 0;
 
@@ -707,247 +708,6 @@ smtp_client_data(struct smtp_ctx *ctx, struct smtp_session *s,
 		}
 		data += n;
 		len -= n;
-	}
-}
-
-/* ----- server side ---------------------------------------------------- */
-
-/* "d.ddd.ddd" at l (len): fill cls/subject/detail; false if not one. */
-static bool
-parse_enhanced(const char *l, size_t len, struct smtp_code *c)
-{
-	unsigned int part[3] = { 0, 0, 0 };
-	size_t i = 0;
-
-	for (int k = 0; k < 3; k++) {
-		size_t nd = 0;
-
-		while (i < len && is_digit(l[i]) && nd < 3) {
-			part[k] = part[k] * 10 + (unsigned int)(l[i] - '0');
-			i++;
-			nd++;
-		}
-		if (nd == 0 || (k == 0 && nd != 1))
-			return false;
-		if (k < 2) {
-			if (i >= len || l[i] != '.')
-				return false;
-			i++;
-		}
-	}
-	if (i < len && l[i] != ' ')
-		return false;
-	if (part[0] < 2 || part[0] > 5)
-		return false;
-	c->cls = (uint8_t)part[0];
-	c->subject = (uint8_t)(part[1] > 255 ? 255 : part[1]);
-	c->detail = (uint16_t)part[2];
-	return true;
-}
-
-int
-smtp_reply_parse(const char *l, size_t len, struct smtp_code *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (len < 3 || l[0] < '2' || l[0] > '5' || !is_digit(l[1]) ||
-	    !is_digit(l[2]))
-		return -1;
-	if (len > 3 && l[3] != ' ' && l[3] != '-')
-		return -1;
-	c->code = (uint16_t)((l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0'));
-	if (len > 4)
-		parse_enhanced(l + 4, len - 4, c);
-	return (len > 3 && l[3] == '-') ? 0 : 1;
-}
-
-/* A complete reply: pair it with the command it answers and act. */
-static void
-server_reply(struct smtp_ctx *ctx, struct smtp_session *s,
-	     const struct smtp_code *c, uint64_t now)
-{
-	struct smtp_txn *t = &s->txn;
-	struct smtp_pending p;
-	bool mine;
-
-	s->n_replies++;
-	ctx->stats.replies++;
-	if (c->code >= 500)
-		ctx->stats.replies_5xx++;
-	else if (c->code >= 400)
-		ctx->stats.replies_4xx++;
-
-	if (!fifo_pop(s, &p)) {
-		ctx->stats.replies_unsolicited++;
-		if (s->cstate != SMTP_C_BODY)
-			return;
-		/* The body already had its 354: this answers its end,
-		 * whose dot we did not see. */
-		ctx->stats.missed_dot++;
-		s->cstate = SMTP_C_CMD;	/* the client waits: a new line */
-		s->body = SMTP_BODY_BOL;
-		p.cmd = SMTP_CMD_DOT;
-		p.rcpt_idx = 0xff;
-		p.txn_gen = txn_accepting(s) ? s->txn_gen : 0;
-		if (p.txn_gen)
-			s->txn_pending++;
-	}
-	mine = s->txn_open && p.txn_gen && p.txn_gen == s->txn_gen;
-
-	switch (p.cmd) {
-	case SMTP_CMD_MAIL:
-		if (mine)
-			t->mail_reply = *c;
-		break;
-	case SMTP_CMD_RCPT:
-		if (c->code >= 500) {
-			ctx->stats.rcpt_rejected++;
-			if (c->cls == 5 && c->subject == 1)
-				ctx->stats.rcpt_unknown++;
-		}
-		if (!mine)
-			break;
-		if (p.rcpt_idx < SMTP_TXN_RCPT_MAX)
-			t->rcpt[p.rcpt_idx].reply = *c;
-		if (c->code >= 500) {
-			t->n_rcpt_rejected++;
-			if (c->cls == 5 && c->subject == 1)
-				t->n_rcpt_unknown++;
-		} else if (c->code >= 400) {
-			t->n_rcpt_tempfail++;
-		} else if (c->code < 300) {
-			t->n_rcpt_accepted++;
-		}
-		break;
-	case SMTP_CMD_DATA:
-		if (c->code / 100 == 3) {
-			if (mine)
-				t->data_started = true;
-			break;
-		}
-		if (mine)
-			t->data_reply = *c;
-		if (s->cstate == SMTP_C_BODY) {	/* refused: no body follows */
-			if (s->body != SMTP_BODY_BOL)
-				s->cdiscard = true;
-			s->cstate = SMTP_C_CMD;
-			s->body = SMTP_BODY_BOL;
-		}
-		break;
-	case SMTP_CMD_BDAT:
-		if (mine && c->code >= 400)
-			t->data_reply = *c;
-		break;
-	case SMTP_CMD_DOT:
-	case SMTP_CMD_BDAT_LAST:
-		if (mine) {
-			t->data_reply = *c;
-			if (!s->txn_closing) {
-				s->txn_closing = true;
-				s->txn_end = SMTP_TXN_END_DATA;
-			}
-		}
-		break;
-	case SMTP_CMD_AUTH:
-	case SMTP_CMD_SASL:
-		if (c->code == 334) {
-			if (s->cstate == SMTP_C_CMD && s->clen == 0)
-				s->cstate = SMTP_C_AUTH;
-		} else if (s->cstate == SMTP_C_AUTH) {
-			s->cstate = SMTP_C_CMD;
-		}
-		break;
-	case SMTP_CMD_STARTTLS:
-		if (c->code / 100 == 2)
-			go_opaque(ctx, s, now);
-		break;
-	default:
-		break;
-	}
-	if (mine && s->txn_open && s->txn_pending) {
-		s->txn_pending--;
-		if (s->txn_closing && s->txn_pending == 0)
-			txn_emit(ctx, s, s->txn_end, now);
-	}
-}
-
-/* One complete server line: its first `kept` octets (terminator
- * stripped) are in s->sline. */
-static void
-server_line(struct smtp_ctx *ctx, struct smtp_session *s, size_t kept,
-	    uint64_t now)
-{
-	struct smtp_code c;
-	int r;
-
-	r = smtp_reply_parse(s->sline, kept, &c);
-	if (r < 0) {
-		s->n_malformed++;
-		ctx->stats.malformed_lines++;
-		return;
-	}
-	if (r == 0) {
-		if (!s->in_multiline) {
-			s->in_multiline = true;
-			s->multi_first = c;
-		}
-		return;
-	}
-	if (s->in_multiline) {
-		if (!c.cls && s->multi_first.cls) {
-			c.cls = s->multi_first.cls;
-			c.subject = s->multi_first.subject;
-			c.detail = s->multi_first.detail;
-		}
-		s->in_multiline = false;
-	}
-	server_reply(ctx, s, &c, now);
-}
-
-void
-smtp_server_data(struct smtp_ctx *ctx, struct smtp_session *s,
-		 const uint8_t *data, size_t len, uint64_t now)
-{
-	if (s->state != SMTP_S_OPEN)
-		return;
-	s->ts_last = now;
-	session_count(ctx, s, len);
-	while (len > 0 && s->state == SMTP_S_OPEN) {
-		const uint8_t *lf = memchr(data, '\n', len);
-		size_t take = lf ? (size_t)(lf - data) + 1 : len;
-		size_t body = lf ? take - 1 : take;
-
-		if (!s->sdiscard) {
-			if (s->slen < SMTP_REPLY_KEEP) {
-				size_t room = SMTP_REPLY_KEEP - s->slen;
-				size_t n = body < room ? body : room;
-
-				memcpy(s->sline + s->slen, data, n);
-			}
-			if (s->slen + body + 1 > SMTP_REPLY_MAX) {
-				/* over-long: count once, drop to its LF */
-				s->sdiscard = true;
-				s->n_malformed++;
-				ctx->stats.malformed_lines++;
-			} else {
-				s->slen = (uint16_t)(s->slen + body);
-			}
-		}
-		if (lf) {
-			if (!s->sdiscard) {
-				size_t kept = s->slen < SMTP_REPLY_KEEP ?
-					      s->slen : SMTP_REPLY_KEEP;
-
-				/* a CR past the kept prefix does not matter */
-				if (kept && kept == s->slen &&
-				    s->sline[kept - 1] == '\r')
-					kept--;
-				server_line(ctx, s, kept, now);
-			}
-			s->slen = 0;
-			s->sdiscard = false;
-		}
-		data += take;
-		len -= take;
 	}
 }
 
@@ -1016,7 +776,7 @@ smtp_session_end(struct smtp_ctx *ctx, struct smtp_session *s, uint64_t now)
 {
 	if (s->state != SMTP_S_OPEN && s->state != SMTP_S_OPAQUE)
 		return;
-	txn_emit(ctx, s, s->txn_closing ? s->txn_end : SMTP_TXN_END_SESSION,
+	smtp_txn_emit(ctx, s, s->txn_closing ? s->txn_end : SMTP_TXN_END_SESSION,
 		 now);
 	s->ts_last = now;
 	smtp_enter_state(s, SMTP_S_CLOSED);

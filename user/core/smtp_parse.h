@@ -137,7 +137,8 @@ struct smtp_txn {
 /* "domain" of "local@domain" (after the last '@'); "" when none. */
 const char *smtp_addr_domain(const char *addr);
 
-/* A null or bounce-like sender: what SPEC §6.1 calls a bounce. */
+/* A null or bounce-like sender (postmaster@, mailer-daemon@, as rspamd
+ * and backscatterer.org count them): a bounce. */
 static inline bool
 smtp_txn_is_bounce(const struct smtp_txn *t)
 {

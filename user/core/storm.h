@@ -1,5 +1,5 @@
 /*
- * storm.h - the global backscatter storm detector (SPEC §6).
+ * storm.h - the global backscatter storm detector.
  *
  * It follows the rate of bounce transactions from every scored source (the
  * caller leaves out allowlisted sources and our own relays) over a short

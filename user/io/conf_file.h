@@ -1,5 +1,5 @@
 /*
- * conf_file.h - read the config file (SPEC §5) onto the settings.
+ * conf_file.h - read the config file onto the settings.
  */
 #ifndef BW_CONF_FILE_H
 #define BW_CONF_FILE_H

@@ -3,7 +3,7 @@
  * (request.h wire form) and one response per connection.
  *
  * Response: "<exit code>\n" then the command's output, then EOF.  The exit
- * code is the one the CLI exits with (0, 1 or 2, SPEC §4); output of a
+ * code is the one the CLI exits with (0 ok, 1 runtime failure, 2 bad input); output of a
  * non-zero code is the error text.
  */
 #ifndef BW_CTL_H

@@ -62,11 +62,10 @@ render_servers(FILE *f, const struct metrics_snapshot *m)
 			m->servers[i].name, m->servers[i].st.active);
 }
 
-int
-metrics_render(FILE *f, const struct metrics_snapshot *m)
+/* The agent itself: version, mode, the settings in force. */
+static void
+render_agent(FILE *f, const struct metrics_snapshot *m)
 {
-	const uint64_t *k = m->kern;
-
 	family(f, "bouncewall_build_info", "gauge", "Build information.");
 	fprintf(f, "bouncewall_build_info{version=\"%s\"} 1\n", m->version);
 	family(f, "bouncewall_start_time_seconds", "gauge", "Agent start time, unix seconds.");
@@ -81,6 +80,13 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 			fprintf(f, "bouncewall_threshold{name=\"%s\"} %g\n", m->thresholds[i].name,
 				m->thresholds[i].value);
 	}
+}
+
+/* The XDP program's per-CPU counters, summed. */
+static void
+render_kernel(FILE *f, const struct metrics_snapshot *m)
+{
+	const uint64_t *k = m->kern;
 
 	family(f, "bouncewall_xdp_packets_total", "counter", "Packets the XDP program saw.");
 	sample(f, "bouncewall_xdp_packets_total", NULL, k[BW_CNT_PACKETS]);
@@ -119,6 +125,12 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 	sample(f, "bouncewall_xdp_rate_tracked_prefixes", NULL, m->kernel_tracked);
 	family(f, "bouncewall_tracked_sources", "gauge", "Source prefixes the scorer tracks.");
 	sample(f, "bouncewall_tracked_sources", NULL, m->tracked_sources);
+}
+
+/* What the sampler parsed and the scorer made of it. */
+static void
+render_sampler(FILE *f, const struct metrics_snapshot *m)
+{
 	if (m->sampler) {
 		family(f, "bouncewall_smtp_sessions_total", "counter", "SMTP sessions parsed by the sampler.");
 		sample(f, "bouncewall_smtp_sessions_total", NULL, m->smtp_sessions);
@@ -149,6 +161,12 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 		       "The storm detector's moving baseline of the same rate.");
 		fprintf(f, "bouncewall_null_sender_baseline_per_minute %.3f\n", m->null_baseline_per_min);
 	}
+}
+
+/* Rules in force and the decisions that made them. */
+static void
+render_rules(FILE *f, const struct metrics_snapshot *m)
+{
 	family(f, "bouncewall_blocked_prefixes", "gauge", "Prefixes blocked now.");
 	sample(f, "bouncewall_blocked_prefixes", NULL, m->blocked_prefixes);
 	family(f, "bouncewall_throttled_prefixes", "gauge", "Prefixes throttled now.");
@@ -168,6 +186,15 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 	family(f, "bouncewall_state_save_failures", "gauge",
 	       "State file writes failed in a row (0 when the last one worked).");
 	sample(f, "bouncewall_state_save_failures", NULL, m->state_save_failures);
+}
+
+int
+metrics_render(FILE *f, const struct metrics_snapshot *m)
+{
+	render_agent(f, m);
+	render_kernel(f, m);
+	render_sampler(f, m);
+	render_rules(f, m);
 	render_servers(f, m);
 	return ferror(f) ? -EIO : 0;
 }
