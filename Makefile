@@ -83,8 +83,8 @@ FUZZ_SECONDS	?= 20
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check check-core unit-test unit-test-san bpf-test analyze-test \
-	lab-test install-test fuzz-smoke demo bench fuzz install clean
+.PHONY: all deps check check-core build-test unit-test unit-test-san bpf-test \
+	analyze-test lab-test install-test fuzz-smoke demo bench fuzz install clean
 
 all: $(BUILD)/bouncewall $(BUILD)/bouncewall.bpf.o
 
@@ -153,6 +153,11 @@ deps:
 check-core: $(OBJ_core)
 	$(Q)./scripts/check-core.sh $(OBJ_core)
 
+# The build as packagers and developers drive it: CFLAGS from the command
+# line, header dependencies (its own BUILD directory).
+build-test:
+	$(Q)./tests/make/test_build.sh
+
 unit-test: $(UNIT_BIN)
 	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -198,6 +203,7 @@ lab-test: all
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-core
+	$(Q)$(MAKE) --no-print-directory build-test
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory unit-test-san
 	$(Q)$(MAKE) --no-print-directory bpf-test

@@ -301,6 +301,15 @@ set_stores_the_fields(void **state)
 	assert_string_equal(get(&s, "our_relays"), "192.0.2.0/24,2001:db8::1/128");
 	set_bad("our_relays", "192.0.2.1/24", "invalid CIDR");
 	set_bad("our_relays", "192.0.2.1 192.0.2.1", "listed twice");
+	{
+		/* One over the limit: refused, and the 65th never lands
+		 * past the 64 it is compared with. */
+		char many[65 * 16] = "";
+
+		for (int i = 0; i <= BW_MAX_RELAYS; i++)
+			sprintf(many + strlen(many), "10.0.%d.0/24 ", i);
+		set_bad("our_relays", many, "at most 64");
+	}
 	set_ok(&s, "policy_listen", "unix:/run/bouncewall/policy.sock");
 	set_ok(&s, "socketmap_listen", "[::1]:10041");
 	set_bad("policy_listen", "unix:relative", "invalid value");

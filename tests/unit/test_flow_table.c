@@ -390,6 +390,23 @@ sequence_wraps(void **state)
 	fx_done(&f);
 }
 
+/* A segment exactly half the sequence space behind: old (a duplicate),
+ * and no arithmetic on it may overflow (UBSan in unit-test-san). */
+static void
+sequence_half_the_space_behind(void **state)
+{
+	struct fx f;
+
+	fx_init(&f, 16, 8);
+	C(&f, 1000, SYN, NULL);
+	C(&f, 1001, ACK, "MAIL FR");
+	C(&f, 1008 + 0x80000000u, ACK, "MAIL FROM:<x@y>\r\n");	/* 2^31 behind */
+	C(&f, 1008, ACK, "OM:<>\r\n");
+	assert_int_equal(f.ctx.stats.null_sender, 1);
+	assert_int_equal(f.ctx.stats.transactions, 1);
+	fx_done(&f);
+}
+
 /* ----- pcap_decode ------------------------------------------------------ */
 
 static size_t
@@ -520,6 +537,7 @@ main(void)
 		cmocka_unit_test(idle_expiry),
 		cmocka_unit_test(port_reuse),
 		cmocka_unit_test(sequence_wraps),
+		cmocka_unit_test(sequence_half_the_space_behind),
 		cmocka_unit_test(decode_ethernet_vlan_ipv4),
 		cmocka_unit_test(decode_raw_ipv6_ext),
 		cmocka_unit_test(decode_cooked_and_null),

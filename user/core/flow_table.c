@@ -228,7 +228,7 @@ deliver_inorder(struct flow_table *ft, struct flow_entry *e, int dir,
 		uint64_t now)
 {
 	struct flow_dir *d = &e->dir[dir];
-	uint32_t skip = (uint32_t)-seq_diff(seq, d->next_seq);
+	uint32_t skip = d->next_seq - seq;	/* octets already delivered */
 
 	if (skip >= wire) {
 		ft->st.dup_bytes += wire;

@@ -475,7 +475,7 @@ wipe:
 int
 sv_set_relays(struct bw_settings *s, const char *v, size_t n, char *err, size_t errlen)
 {
-	struct bw_cidr relays[BW_MAX_RELAYS];
+	struct bw_cidr relays[BW_MAX_RELAYS], c;
 	unsigned int count = 0;
 	const char *pos = v, *item;
 	char text[ADDR_CIDR_STRLEN], why[128], b[TEXT_SHOWN_BUF];
@@ -490,18 +490,17 @@ sv_set_relays(struct bw_settings *s, const char *v, size_t n, char *err, size_t 
 		}
 		memcpy(text, item, len);
 		text[len] = '\0';
-		if (addr_parse_cidr(text, &relays[count < BW_MAX_RELAYS ? count : 0], why,
-				    sizeof(why)) < 0) {
+		if (addr_parse_cidr(text, &c, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "our_relays: invalid CIDR '%s': %s",
 				 text_shown(b, item, len), why);
 			return -EINVAL;
 		}
 		for (unsigned int i = 0; i < count; i++)
-			if (addr_cidr_equal(&relays[i], &relays[count]))
+			if (addr_cidr_equal(&relays[i], &c))
 				return sv_duplicate(err, errlen, "our_relays", item, len);
 		if (count == BW_MAX_RELAYS)
 			return sv_too_many(err, errlen, "our_relays", v, n, BW_MAX_RELAYS);
-		count++;
+		relays[count++] = c;
 	}
 	memcpy(s->our_relays, relays, count * sizeof(relays[0]));
 	s->n_relays = count;

@@ -226,6 +226,22 @@ flush(struct conn *c)
 	return 0;
 }
 
+/*
+ * The client shut its sending side (the CLI does, right after its
+ * request).  What is queued for it still goes out, within the write
+ * deadline; then it is closed.  Only EPOLLOUT from now on: its EOF stays
+ * readable and would wake the loop for nothing.  -1 when nothing is queued.
+ */
+static int
+peer_done(struct conn *c)
+{
+	if (c->out_len == c->out_off)
+		return -1;
+	c->closing = true;
+	evloop_mod(c->srv->l, c->fd, EPOLLOUT);
+	return 0;
+}
+
 /* Read, then let the protocol look.  Returns -1 when the client is gone. */
 static int
 fill(struct conn *c)
@@ -240,7 +256,7 @@ fill(struct conn *c)
 		char sink[512];
 
 		n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
-		return n == 0 ? -1 : 0;
+		return n == 0 ? peer_done(c) : 0;
 	}
 	if (c->in_len == p->in_max) {
 		/* Only reached when an overflow callback kept the bytes. */
@@ -250,8 +266,8 @@ fill(struct conn *c)
 	n = recv(c->fd, c->in + c->in_len, p->in_max - c->in_len, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : (s->st.errors++, -1);
-	if (n == 0)
-		return -1;	/* EOF: a half-sent request is abandoned */
+	if (n == 0)	/* a half-sent request is abandoned, answers go out */
+		return peer_done(c);
 	if (!c->in_request) {
 		c->in_request = true;
 		set_wait(c, evloop_now_ms(), p->request_ms);

@@ -24,6 +24,7 @@ struct evloop {
 	size_t nh;
 	uint32_t gen;
 	struct evloop_timer *timers;	/* sorted, soonest first */
+	uint32_t timer_pass;		/* run_timers() marks */
 	void (*after)(void *arg);
 	void *after_arg;
 	bool stop;
@@ -157,6 +158,7 @@ evloop_timer_arm(struct evloop *l, struct evloop_timer *t, uint64_t when_ms)
 
 	evloop_timer_cancel(l, t);
 	t->when_ms = when_ms;
+	t->pass = 0;
 	for (pp = &l->timers; *pp && (*pp)->when_ms <= when_ms; pp = &(*pp)->next)
 		;
 	t->next = *pp;
@@ -177,26 +179,26 @@ evloop_stop(struct evloop *l)
 	l->stop = true;
 }
 
-/* Fire the timers due at now; one pass (a re-armed timer waits). */
+/*
+ * Fire the timers due at now, one at a time from the head of the list, so
+ * that a handler cancelling or moving another due timer is obeyed (a
+ * private list of due timers would still fire it, or follow its new
+ * links into the live list).  One pass: the timers due when it began are
+ * marked; one re-armed meanwhile (arm clears the mark) waits for the next.
+ */
 static void
 run_timers(struct evloop *l, uint64_t now)
 {
-	struct evloop_timer *due = NULL, **tail = &due;
+	struct evloop_timer *t;
+	uint32_t pass = ++l->timer_pass ? l->timer_pass : ++l->timer_pass;
 
-	while (l->timers && l->timers->when_ms <= now) {
-		struct evloop_timer *t = l->timers;
-
+	for (t = l->timers; t && t->when_ms <= now; t = t->next)
+		t->pass = pass;
+	while ((t = l->timers) && t->pass == pass) {
 		l->timers = t->next;
 		t->armed = false;
 		t->next = NULL;
-		*tail = t;
-		tail = &t->next;
-	}
-	while (due) {
-		struct evloop_timer *t = due;
-
-		due = t->next;
-		t->next = NULL;
+		t->pass = 0;
 		t->fn(t->arg);
 	}
 }

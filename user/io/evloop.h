@@ -30,6 +30,7 @@ struct evloop_timer {
 	evloop_timer_fn *fn;
 	void *arg;
 	bool armed;
+	uint32_t pass;			/* due in this pass of the loop */
 	struct evloop_timer *next;	/* the loop's sorted list */
 };
 
