@@ -124,7 +124,9 @@ storm_vs_log() {
 	rc=$?
 	log "$name: $line"
 	check "$name storm: every bounce answered" [ $rc = 0 ]
-	check "$name storm took under 30s ($((SECONDS - t0))s)" [ $((SECONDS - t0)) -lt 30 ]
+	# How long it took is logged, not judged: the storm's own --max-time
+	# bounds it, and the lab's speed is no product target.
+	log "$name storm took $((SECONDS - t0))s"
 	read -r sent acc rej tls < <(sed -E 's/.* sent=([0-9]+) accepted=([0-9]+) rejected=([0-9]+) failed=[0-9]+ tls=([0-9]+).*/\1 \2 \3 \4/' <<<"$line")
 	check "$name storm sent $((per * ${#srcs[@]}))" [ "${sent:-x}" = $((per * ${#srcs[@]})) ]
 	check "$name storm: one record per bounce" [ "$(wc -l <"$rec")" = "${sent:-x}" ]
@@ -149,16 +151,17 @@ storm_vs_log python 20 $LAB_NET4.$B1 $LAB_NET4.$B2 $LAB_NET4.$B3 $LAB_NET4.$B4 $
 	--rate 20 --tls-share 33 --known-share 10 --known alice,bob,carol --max-time 60
 storm_vs_log swaks 4 $LAB_NET4.$B3 $LAB_NET4.$B4 -- \
 	--engine swaks --rate 0 --concurrency 2 --tls-share 50 --max-time 60
-check "queue drained (nothing deferred)" bash -c \
-	". '$LAB_ROOT/tests/lab/postfix.sh'; for i in \$(seq 50); do [ \$(postfix_queue_count '$PF') = 0 ] && exit 0; sleep 0.1; done; exit 1"
+queue_empty() { [ "$(postfix_queue_count "$PF")" = 0 ]; }
+check "queue drained (nothing deferred)" wait_for 60 queue_empty
 
 storm $LAB_NET6::$V6 --dst "$DST4" --domain $DOM --per-source 1 2>/dev/null
 check "storm: an IPv6 source without an IPv6 --dst is refused (exit 2)" [ $? = 2 ]
 
-# Teardown: the master is gone, then the namespace.
+# Teardown: the master is gone, then the namespace.  postfix_down's own
+# waits are bounded; how long it took is only logged.
 t0=$SECONDS
 check "postfix_down" postfix_down "$PF"
-check "postfix_down took under 10s ($((SECONDS - t0))s)" [ $((SECONDS - t0)) -lt 10 ]
+log "postfix_down took $((SECONDS - t0))s"
 check_not "master $MASTER is gone" bash -c "kill -0 $MASTER 2>/dev/null"
 check "nothing listens on $DST4:25 any more" bash -c "! ss -Hltn | grep -q '$DST4:25 '"
 check "no process left in the instance's queue dir" [ -z "$(_pf_instance_pids "$PF")" ]
