@@ -46,6 +46,7 @@ print("== tree: commit %s%s" % (rev, " + %d uncommitted change(s): %s" % (len(ch
 PY
 
 failed=0
+start=$SECONDS
 for b in xdp wire analyze latency memory rss; do
 	case " ${BENCH_ONLY:-$b} " in *" $b "*) ;; *) continue ;; esac
 	s=scripts/bench-$b.sh
@@ -57,12 +58,17 @@ for b in xdp wire analyze latency memory rss; do
 	fi
 done
 
-# One JSON document: an array of the measurement objects.
-/usr/bin/python3 - "$out" build/bench.json <<'PY'
+# One JSON document: an array of the measurement objects; the run's length
+# and which benches ran go beside the machine.
+/usr/bin/python3 - "$out" build/bench.json build/bench-env.json $((SECONDS - start)) \
+	"${BENCH_ONLY:-all}" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
-print(f"== {len(rows)} measurements written to {sys.argv[2]}")
+env = json.load(open(sys.argv[3]))
+env["seconds"], env["benches"] = int(sys.argv[4]), sys.argv[5]
+json.dump(env, open(sys.argv[3], "w"), indent=1)
+print(f"== {len(rows)} measurements written to {sys.argv[2]} in {sys.argv[4]} s")
 PY
 
 if [ "${BENCH_README:-1}" != 0 ]; then
