@@ -59,7 +59,7 @@ lab_claim_id() {
 		if [ -d "$LAB_LOCKS/$id" ]; then
 			owner=$(cat "$LAB_LOCKS/$id/pid" 2>/dev/null)
 			[ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
-			rm -rf "$LAB_LOCKS/$id"
+			rm -rf "${LAB_LOCKS:?}/$id"
 		fi
 		mkdir "$LAB_LOCKS/$id" && echo $$ >"$LAB_LOCKS/$id/pid" || continue
 		exec {fd}>&-
@@ -114,7 +114,7 @@ lab_cleanup() {
 	for p in "${LAB_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	lab_teardown_net
 	if [ "${LAB_KEEP:-0}" != 1 ]; then rm -rf "$LAB_DIR"; fi
-	[ "$LAB_ID_OWNED" = 1 ] && rm -rf "$LAB_LOCKS/$LAB_ID"
+	[ "$LAB_ID_OWNED" = 1 ] && rm -rf "${LAB_LOCKS:?}/$LAB_ID"
 }
 
 # Sender namespace with one veth pair and the given host numbers as
