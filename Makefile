@@ -81,10 +81,20 @@ FUZZ_FLAGS	:= -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 		   -fno-sanitize-recover=undefined
 FUZZ_SECONDS	?= 20
 
+# Tests of the tests (tests/meta): a crashing fuzz target, a missing tool,
+# a capture without its row must each make the suite fail.  The quick ones
+# run in make check; make meta-check adds the slow ones: a wedged lab test
+# (timed out, cleaned up) and an agent built to stop deciding after a
+# restart, run in the lab.
+META_QUICK	:= tests/meta/test_fuzz_crash.sh tests/meta/test_missing_tool.sh \
+		   tests/meta/test_analyze_row.sh
+META_SLOW	:= tests/meta/test_lab_timeout.sh tests/meta/test_scorer_restart.sh
+
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps check check-core build-test unit-test unit-test-san bpf-test \
-	analyze-test lab-test install-test fuzz-smoke demo bench fuzz install clean
+	analyze-test lab-test install-test fuzz-smoke meta-test meta-check demo bench \
+	fuzz install clean
 
 all: $(BUILD)/bouncewall $(BUILD)/bouncewall.bpf.o
 
@@ -200,6 +210,18 @@ fuzz-smoke:
 lab-test: all
 	$(Q)./tests/lab/run-all.sh
 
+meta-test: all $(FUZZ_BIN)
+	$(Q)./tests/meta/run.sh $(META_QUICK)
+
+meta-check: export BW_STRICT = 1
+meta-check: deps
+	$(Q)$(MAKE) --no-print-directory all $(FUZZ_BIN)
+	$(Q)./tests/meta/run.sh $(META_QUICK) $(META_SLOW)
+
+# Under make check a skipped test is a failed one: check installs every
+# tool the tests use (deps), so a skip there is a check that did not run.
+# Each suite reads BW_STRICT (tests/README).
+check: export BW_STRICT = 1
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-core
@@ -211,6 +233,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory install-test
 	$(Q)$(MAKE) --no-print-directory lab-test
+	$(Q)$(MAKE) --no-print-directory meta-test
 
 # deps first, then a fresh make: pkg-config flags are read when the
 # Makefile is parsed, which on a fresh machine is before deps installed them.

@@ -3,7 +3,12 @@
 # tests/pcaps/ (a copy of the reference set, ../shared/pcaps) must
 # reproduce tests/pcaps/expected.tsv, every capture must have its row, and
 # it must fail the right way on a truncated file, a missing file and bad
-# usage.
+# usage.  Each capture is also read as pcapng (converted by Wireshark's
+# editcap) and with every frame behind one 802.1Q tag and behind QinQ
+# (802.1ad + 802.1Q, vlan_tag.py): the counts must not change.
+#
+# PCAPS=DIR runs it on another directory of captures and its expected.tsv
+# (tests/meta uses that to show a capture without a row fails).
 #
 # Prints one ok/FAIL line per check and ends with exactly one line
 # "N passed, N failed"; exits 1 if anything failed.
@@ -11,7 +16,8 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BW=${BW:-$ROOT/build/bouncewall}
-PCAPS=$ROOT/tests/pcaps
+PCAPS=${PCAPS:-$ROOT/tests/pcaps}
+EDITCAP=${EDITCAP:-editcap}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
@@ -47,30 +53,51 @@ while IFS='	' read -r file _; do
 	[ -e "$PCAPS/$file" ] || bad "expected.tsv names $file, which is not in tests/pcaps"
 done < "$tmp/rows"
 
-while IFS='	' read -r file sessions mft mfn rcpt r5 tls ports; do
-	[ -n "$file" ] || continue
+# counts_match NAME PATH WANT [PORTS]: analyze PATH and compare its counts
+# with WANT (the row's six numbers, space-separated).
+counts_match() {
+	name=$1 path=$2 want=$3 ports=${4:-}
 	set -- --json
-	[ -n "${ports:-}" ] && set -- --ports "$ports" --json
-	if ! "$BW" analyze "$PCAPS/$file" "$@" > "$tmp/out" 2> "$tmp/err"; then
-		bad "$file: exit status $? ($(head -n 1 "$tmp/err"))"
-		continue
+	[ -n "$ports" ] && set -- --ports "$ports" --json
+	if ! "$BW" analyze "$path" "$@" > "$tmp/out" 2> "$tmp/err"; then
+		bad "$name: exit status $? ($(head -n 1 "$tmp/err"))"
+		return
 	fi
 	got=$("$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 print(" ".join(str(d[k]) for k in sys.argv[2:]))' "$tmp/out" $keys 2>&1) || {
-		bad "$file: output is not the expected JSON: $got"
-		continue
+		bad "$name: output is not the expected JSON: $got"
+		return
 	}
-	want=""
-	for v in "$sessions" "$mft" "$mfn" "$rcpt" "$r5" "$tls"; do
-		want="$want${want:+ }$v"
-	done
 	if [ "$got" = "$want" ]; then
-		ok "$file"
+		ok "$name"
 	else
-		bad "$file: got [$got] want [$want] ($keys)"
+		bad "$name: got [$got] want [$want] ($keys)"
 	fi
+}
+
+while IFS='	' read -r file sessions mft mfn rcpt r5 tls ports; do
+	[ -n "$file" ] || continue
+	want="$sessions $mft $mfn $rcpt $r5 $tls"
+	counts_match "$file" "$PCAPS/$file" "$want" "${ports:-}"
+	case $file in *.pcap) ;; *) continue ;; esac
+	# The same frames in the other file format, and behind VLAN tags.
+	base=${file%.pcap}
+	if "$EDITCAP" -F pcapng "$PCAPS/$file" "$tmp/$base.pcapng" > "$tmp/err" 2>&1 &&
+	   [ "$(head -c 4 "$tmp/$base.pcapng" | od -An -tx1 | tr -d ' ')" = 0a0d0d0a ]; then
+		counts_match "$file as pcapng" "$tmp/$base.pcapng" "$want" "${ports:-}"
+	else
+		bad "$file as pcapng: $EDITCAP -F pcapng failed ($(head -n 1 "$tmp/err"))"
+	fi
+	for n in 1 2; do
+		if "$PY" "$ROOT/tests/analyze/vlan_tag.py" "$PCAPS/$file" "$tmp/$base-vlan$n.pcap" "$n" \
+			> "$tmp/err" 2>&1; then
+			counts_match "$file behind $n VLAN tag(s)" "$tmp/$base-vlan$n.pcap" "$want" "${ports:-}"
+		else
+			bad "$file behind $n VLAN tag(s): vlan_tag.py failed ($(head -n 1 "$tmp/err"))"
+		fi
+	done
 done < "$tmp/rows"
 
 # A capture cut in the middle of a packet: report what was read, exit 1.

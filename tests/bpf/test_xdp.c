@@ -400,6 +400,49 @@ add_allow(const char *cidr)
 	return add_rule(true, cidr, &v);
 }
 
+/*
+ * What the kernel holds, checked against values written out by hand from
+ * the ABI (IPv4 /n is plen 96 + n; an IPv4 source is ::ffff:a.b.c.d), not
+ * against what this file's own helpers computed: a helper and the program
+ * sharing one mistake must not make a check pass.
+ */
+
+/* The config the program reads, as the kernel's map has it. */
+static bool
+kernel_config(struct bw_config *c)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(env.config_fd, &zero, c) == 0;
+}
+
+/* The kernel's block list lengths of one family are exactly want[0..n),
+ * longest first. */
+static bool
+block_plens_are(bool v4, const __u8 *want, __u32 n)
+{
+	struct bw_config c;
+
+	if (!kernel_config(&c))
+		return false;
+	if ((v4 ? c.n_block_plens_v4 : c.n_block_plens_v6) != n)
+		return false;
+	return memcmp(v4 ? c.block_plens_v4 : c.block_plens_v6, want, n) == 0;
+}
+
+/* ::ffff:a.b.c.d, the form an IPv4 source takes in keys and events. */
+static void
+mapped_v4(__u8 addr[16], __u8 a, __u8 b, __u8 c, __u8 d)
+{
+	memset(addr, 0, 16);
+	addr[10] = 0xff;
+	addr[11] = 0xff;
+	addr[12] = a;
+	addr[13] = b;
+	addr[14] = c;
+	addr[15] = d;
+}
+
 /* Rate state of the prefix cidr names; zeroed if there is none. */
 static bool
 rate_state(const char *cidr, struct bw_rate_state *st)
@@ -694,11 +737,11 @@ rate_over_limit_drops_and_reports(void)
 
 	if (!ASSERT_EQ(consume_events(), 1, "one event in the ring buffer"))
 		return;
-	make_key("198.51.100.7", &key);
+	mapped_v4(key.addr, 198, 51, 100, 7);
 	ASSERT_EQ(env.last_ev.type, BW_EV_SYN_OVER_RATE, "event type");
 	ASSERT_EQ(env.last_ev.plen, 128, "event plen: IPv4 /32");
 	ASSERT_TRUE(memcmp(env.last_ev.addr, key.addr, 16) == 0,
-		    "event address is the mapped source");
+		    "event address is ::ffff:198.51.100.7");
 	ASSERT_EQ(env.last_ev.syns, 4, "event syns");
 	ASSERT_EQ(env.last_ev.dropped, 1, "event dropped");
 	/* The program keeps its own cheap boot clock (coarse + offset):
@@ -935,8 +978,14 @@ rate_prefix_groups_sources(void)
 	ASSERT_EQ(run(&s), XDP_PASS, "first SYN of the /24");
 	s.src = "198.51.100.200";
 	ASSERT_EQ(run(&s), XDP_DROP, "same /24 shares the budget (prefix_v4)");
-	ASSERT_TRUE(rate_state("198.51.100.0/24", &st), "state keyed by the /24");
-	ASSERT_EQ(st.syns, 2, "both SYNs in the /24 state");
+	{
+		struct bw_key k = { .plen = 96 + 24 };
+
+		mapped_v4(k.addr, 198, 51, 100, 0);
+		ASSERT_OK(bpf_map_lookup_elem(env.rate_fd, &k, &st),
+			  "state keyed (::ffff:198.51.100.0, plen 120)");
+		ASSERT_EQ(st.syns, 2, "both SYNs in the /24 state");
+	}
 
 	s.src = "2001:db8:1:2::1";
 	ASSERT_EQ(run(&s), XDP_PASS, "first SYN of the /64");
@@ -964,8 +1013,10 @@ rules_in_family_maps(void)
 		  "IPv4 host keyed (128, 4 bytes) in bw_block4");
 	ASSERT_OK(bpf_map_lookup_elem(env.rule_fd[0][RM_V6], &k6, &rule),
 		  "IPv6 host keyed (128, 16 bytes) in bw_block");
-	ASSERT_EQ(env.cfg.n_block_plens_v4, 2, "IPv4 lengths: host and /24");
-	ASSERT_EQ(env.cfg.n_block_plens_v6, 1, "IPv6 lengths: host");
+	ASSERT_TRUE(block_plens_are(true, (const __u8[]){ 128, 96 + 24 }, 2),
+		    "kernel's IPv4 lengths: 128 (host), 120 (/24)");
+	ASSERT_TRUE(block_plens_are(false, (const __u8[]){ 128 }, 1),
+		    "kernel's IPv6 lengths: 128 (host)");
 	ASSERT_EQ(run(&s), XDP_DROP, "IPv4 host drops");
 	s.src = "2001:db8:bad::7";
 	ASSERT_EQ(run(&s), XDP_DROP, "IPv6 host drops");
@@ -1067,8 +1118,10 @@ family_by_address_not_length(void)
 	ASSERT_EQ(run(&s), XDP_DROP, "IPv4 /8 drops inside");
 	s.src = "2001:db8::1:5";
 	ASSERT_EQ(run(&s), XDP_PASS, "an IPv4 length does not touch an IPv6 source");
-	ASSERT_EQ(env.cfg.n_block_plens_v4, 1, "one IPv4 length");
-	ASSERT_EQ(env.cfg.n_block_plens_v6, 1, "one IPv6 length");
+	ASSERT_TRUE(block_plens_are(true, (const __u8[]){ 96 + 8 }, 1),
+		    "kernel's IPv4 lengths: 104 (/8) only");
+	ASSERT_TRUE(block_plens_are(false, (const __u8[]){ 112 }, 1),
+		    "kernel's IPv6 lengths: 112 only");
 }
 
 /* BW_MAX_PLENS lengths per family and list: the shortest is still seen. */
@@ -1086,8 +1139,12 @@ full_plen_lists_walked(void)
 		snprintf(cidr, sizeof(cidr), "%x::/%d", i ? 0x2400 + i * 0x100 : 0x2001, 16 + i);
 		add_block(cidr, BW_ACT_BLOCK, 0);
 	}
-	ASSERT_EQ(env.cfg.n_block_plens_v4, BW_MAX_PLENS, "IPv4 list full");
-	ASSERT_EQ(env.cfg.n_block_plens_v6, BW_MAX_PLENS, "IPv6 list full");
+	ASSERT_TRUE(block_plens_are(true, (const __u8[]){ 119, 118, 117, 116, 115, 114, 113,
+		112, 111, 110, 109, 108, 107, 106, 105, 104 }, BW_MAX_PLENS),
+		"kernel's IPv4 list full: /23 .. /8 as 119 .. 104");
+	ASSERT_TRUE(block_plens_are(false, (const __u8[]){ 31, 30, 29, 28, 27, 26, 25, 24,
+		23, 22, 21, 20, 19, 18, 17, 16 }, BW_MAX_PLENS),
+		"kernel's IPv6 list full: /31 .. /16");
 	ASSERT_EQ(run(&s), XDP_DROP, "16th IPv4 length (/8) matches");
 	s.src = "2001:db8::1";
 	ASSERT_EQ(run(&s), XDP_DROP, "16th IPv6 length (/16) matches");

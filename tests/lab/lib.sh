@@ -12,31 +12,61 @@ set -u
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BW=${BW:-$LAB_ROOT/build/bouncewall}
 
+# The names of lab ID's pieces: sender namespace, veth pair, addresses,
+# pin directory.  Everything a lab creates is named after its number, so
+# reap.sh can remove a killed test's leftovers knowing only the number.
+lab_names() {
+	LAB_NS=bwlab-$1-snd
+	LAB_IF=bwl${1}a			# protected interface (root namespace)
+	LAB_PEER=bwl${1}b		# its peer, moved into $LAB_NS
+	LAB_NET4=10.231.$1
+	LAB_NET6=fd00:231:$1
+	# Each lab pins under its own directory, so labs running side by side
+	# (a developer's and CI's, or two tests) never share maps.
+	export BOUNCEWALL_PIN_DIR=/sys/fs/bpf/bouncewall-lab-$1
+}
+
+# Remove what lab_up and a (possibly hard-killed) agent left: every process
+# still in the sender namespace (by PID), the namespace, the veth, the
+# routes, the pins.  Names must be set (lab_names).
+lab_teardown_net() {
+	local p
+	for p in $(ip netns pids "$LAB_NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	# A hard-killed agent leaves its pinned link and maps: this lab's only.
+	rm -rf "$BOUNCEWALL_PIN_DIR"
+	ip link del "$LAB_IF" 2>/dev/null
+	ip netns del "$LAB_NS" 2>/dev/null
+	ip route del blackhole "$LAB_NET4.0/24" 2>/dev/null
+	ip -6 route del blackhole "$LAB_NET6::/48" 2>/dev/null
+}
+
+# reap.sh needs only the functions above.
+[ "${LAB_LIB_ONLY:-0}" = 1 ] && return 0
+
 # A lab number nobody else holds: claimed by creating its lock directory
-# (mkdir is atomic), released by lab_cleanup.  A claim whose owner is gone
-# (a SIGKILLed test) is taken over.  Two labs never share a number, so
-# they never tear each other's namespaces down.
+# under a lock every claimer takes (flock), released by lab_cleanup.  A
+# claim whose owner is gone (a SIGKILLed test) is taken over; under the
+# lock, two claimers cannot both take the same stale number over.  Two labs
+# never share a number, so they never tear each other's namespaces down.
 LAB_LOCKS=/run/bouncewall-lab
 lab_claim_id() {
-	local id start=$(( $$ % 200 )) k owner
+	local id start=$(( $$ % 200 )) k owner fd
 	mkdir -p "$LAB_LOCKS"
+	exec {fd}>"$LAB_LOCKS/.claim"
+	flock "$fd"
 	for k in $(seq 0 199); do
 		id=$(( (start + k) % 200 + 20 ))
-		if mkdir "$LAB_LOCKS/$id" 2>/dev/null; then
-			echo $$ > "$LAB_LOCKS/$id/pid"
-			LAB_ID=$id
-			return 0
+		if [ -d "$LAB_LOCKS/$id" ]; then
+			owner=$(cat "$LAB_LOCKS/$id/pid" 2>/dev/null)
+			[ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
+			rm -rf "${LAB_LOCKS:?}/$id"
 		fi
-		owner=$(cat "$LAB_LOCKS/$id/pid" 2>/dev/null)
-		if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
-			rm -rf "$LAB_LOCKS/$id"
-			if mkdir "$LAB_LOCKS/$id" 2>/dev/null; then
-				echo $$ > "$LAB_LOCKS/$id/pid"
-				LAB_ID=$id
-				return 0
-			fi
-		fi
+		mkdir "$LAB_LOCKS/$id" && echo $$ >"$LAB_LOCKS/$id/pid" || continue
+		exec {fd}>&-
+		LAB_ID=$id
+		return 0
 	done
+	exec {fd}>&-
 	echo "lab: no free lab number in 20..219" >&2
 	exit 1
 }
@@ -46,18 +76,14 @@ else
 	lab_claim_id
 	LAB_ID_OWNED=1
 fi
-LAB_NS=bwlab-$LAB_ID-snd
-LAB_IF=bwl${LAB_ID}a		# protected interface (root namespace)
-LAB_PEER=bwl${LAB_ID}b		# its peer, moved into $LAB_NS
-LAB_NET4=10.231.$LAB_ID
-LAB_NET6=fd00:231:$LAB_ID
+lab_names "$LAB_ID"
 LAB_DIR=$(mktemp -d /tmp/bwlab.XXXXXX)
+# What reap.sh needs to find this lab's Postfix if the test is killed.
+[ "$LAB_ID_OWNED" = 1 ] && echo "$LAB_DIR" >"$LAB_LOCKS/$LAB_ID/dir"
 LAB_SOCK=$LAB_DIR/bouncewall.sock
 LAB_PIDS=()
 AGENT_PID=
-# Each lab pins under its own directory, so labs running side by side (a
-# developer's and CI's, or two tests) never share maps.
-export BOUNCEWALL_PIN_DIR=/sys/fs/bpf/bouncewall-lab-$LAB_ID
+LAB_CLEANED=0
 
 # Killed (run-all's timeout, ^C): exit, so the test's EXIT trap cleans up.
 trap 'exit 143' TERM
@@ -74,24 +100,21 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; f
 # check_not WHAT CMD...: passes when CMD fails.
 check_not() { local what=$1; shift; if "$@"; then not_ok "$what"; else ok "$what"; fi; }
 
+# Idempotent: a test may call it itself (to check the teardown) and
+# again from its EXIT trap; by then the number may belong to another lab.
 lab_cleanup() {
 	local p
+	[ "$LAB_CLEANED" = 1 ] && return 0
+	LAB_CLEANED=1
 	set +e
 	if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
 		kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null
 	fi
 	for p in "${LAB_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${LAB_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	# A hard-killed agent leaves its pinned link: remove only ours.
-	rm -f "$BOUNCEWALL_PIN_DIR/link_$LAB_IF"
-	# and a hard-killed agent's maps: this lab's own directory only.
-	rm -rf "$BOUNCEWALL_PIN_DIR"
-	ip link del "$LAB_IF" 2>/dev/null
-	ip netns del "$LAB_NS" 2>/dev/null
-	ip route del blackhole "$LAB_NET4.0/24" 2>/dev/null
-	ip -6 route del blackhole "$LAB_NET6::/48" 2>/dev/null
+	lab_teardown_net
 	if [ "${LAB_KEEP:-0}" != 1 ]; then rm -rf "$LAB_DIR"; fi
-	[ "$LAB_ID_OWNED" = 1 ] && rm -rf "$LAB_LOCKS/$LAB_ID"
+	[ "$LAB_ID_OWNED" = 1 ] && rm -rf "${LAB_LOCKS:?}/$LAB_ID"
 }
 
 # Sender namespace with one veth pair and the given host numbers as
@@ -154,7 +177,8 @@ agent_start() {
 		>>"$LAB_DIR/agent.log" 2>&1 &
 	AGENT_PID=$!
 	local i
-	for i in $(seq 1 100); do
+	# A bound that only catches a hang: a loaded CI machine may be slow.
+	for i in $(seq 1 300); do
 		[ -S "$LAB_SOCK" ] && bwc status >/dev/null 2>&1 && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.1
@@ -173,8 +197,50 @@ agent_stop() {
 # The CLI, pointed at this lab's agent.
 bwc() { "$BW" --socket "$LAB_SOCK" "$@"; }
 
-# Start a background process and remember its PID for cleanup.
-spawn() { "$@" & LAB_PIDS+=("$!"); }
+# Start a background process (or shell function) and remember its PID for
+# cleanup; SPAWNED is that PID.
+spawn() { "$@" & SPAWNED=$!; LAB_PIDS+=("$SPAWNED"); }
+
+# wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds; fail
+# once SECONDS have passed.  Tests wait for conditions, never sleep for
+# them; the bound only turns a hang into a failure, so it is generous and
+# never a speed limit (those are make bench's).
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+
+# listening ADDR PORT: a TCP socket listens on ADDR:PORT (root namespace).
+listening() {
+	local hp=$1:$2
+	case $1 in *:*) hp="[$1]:$2" ;; esac
+	ss -Hltn | awk -v w="$hp" '$4 == w { f = 1 } END { exit !f }'
+}
+
+# cap_start FILE IFACE FILTER [NETNS]: tcpdump writing each packet to FILE
+# as it comes (-U), remembered for cleanup; returns once tcpdump says it is
+# listening (its filter is on), so nothing sent after is missed.  CAP_PID
+# is tcpdump's PID (ip netns exec execs it).
+cap_start() {
+	local file=$1 ifc=$2 filter=$3 ns=${4:-}
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" tcpdump -i "$ifc" -n -U -w "$file" "$filter" 2>"$file.err" &
+	else
+		tcpdump -i "$ifc" -n -U -w "$file" "$filter" 2>"$file.err" &
+	fi
+	CAP_PID=$!
+	LAB_PIDS+=("$CAP_PID")
+	wait_for 30 grep -qs 'listening on' "$file.err" ||
+		{ log "tcpdump on $ifc did not start: $(cat "$file.err")"; return 1; }
+}
+cap_stop() { kill -INT "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# cap_count FILE FILTER: packets in FILE matching FILTER.
+cap_count() { tcpdump -nr "$1" "$2" 2>/dev/null | wc -l; }
 
 # tcp_probe SRC DST PORT: exit 0 when a TCP handshake from SRC completes
 # within a second (run inside the sender namespace).

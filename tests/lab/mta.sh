@@ -247,7 +247,7 @@ sink_start() {
 		-h "$(_mta_host "$addr" sink.example)" "$hp" 64 >/dev/null 2>&1
 	# shellcheck disable=SC2034 # for the caller
 	MTA_SINK_PID=${LAB_PIDS[-1]}
-	for ((k = 0; k < 50; k++)); do
+	for ((k = 0; k < 300; k++)); do	# bounds only a sink that never listens
 		if _mta_ns ss -Hltn | awk -v w="$hp" '$4 == w { f = 1 } END { exit !f }'; then
 			return 0
 		fi

@@ -50,7 +50,7 @@
 # fails open, is what checks the tag).
 
 POSTFIX_DIRS=()
-POSTFIX_UP_TIMEOUT=${POSTFIX_UP_TIMEOUT:-15}
+POSTFIX_UP_TIMEOUT=${POSTFIX_UP_TIMEOUT:-60}	# only bounds a start that never comes
 # Uid/gid the virtual Maildirs belong to (virtual_minimum_uid is 100).
 POSTFIX_MAIL_UID=${POSTFIX_MAIL_UID:-$(id -u nobody)}
 POSTFIX_MAIL_GID=${POSTFIX_MAIL_GID:-$(id -g nobody)}
@@ -136,7 +136,7 @@ postfix_up() {
 	fi
 	for i in "$a4" $a6; do
 		# a stale master just told to stop needs a moment to let go
-		for ((k = 0; k < 50; k++)); do _pf_listening "$i" || break; sleep 0.1; done
+		for ((k = 0; k < 300; k++)); do _pf_listening "$i" || break; sleep 0.1; done
 		if _pf_listening "$i"; then
 			_pf_say "something already listens on $i port 25"
 			return 1
@@ -381,9 +381,11 @@ postfix_queue_count() {
 }
 
 # postfix_wait_log DIR PATTERN N [SECS]: log lines reach postlogd
-# asynchronously; wait until at least N match.
+# asynchronously; wait until at least N match.  SECS (default 60) only
+# bounds a wait for something that never comes: it returns as soon as the
+# lines are there.
 postfix_wait_log() {
-	local i end=$(( ${4:-10} * 10 ))
+	local i end=$(( ${4:-60} * 10 ))
 	for ((i = 0; i < end; i++)); do
 		[ "$(postfix_log_count "$1" "$2")" -ge "$3" ] && return 0
 		sleep 0.1
@@ -392,7 +394,7 @@ postfix_wait_log() {
 }
 
 postfix_wait_delivered() {
-	local i end=$(( ${4:-10} * 10 ))
+	local i end=$(( ${4:-60} * 10 ))
 	for ((i = 0; i < end; i++)); do
 		[ "$(postfix_delivered "$1" "$2")" -ge "$3" ] && return 0
 		sleep 0.1

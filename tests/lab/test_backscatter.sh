@@ -29,38 +29,47 @@ agent_start || exit 1
 # One legitimate message every 2 s for the whole test, in the background.
 LEGIT_N=15
 legit_log=$LAB_DIR/legit.log
-(
+legit_mta() {
 	for _ in $(seq 1 $LEGIT_N); do
 		send_legit $LAB_NET4.$LEGIT $DST4 alice@$DOMAIN 1 >>"$legit_log" 2>&1
 		sleep 2
 	done
-) &
-legit_pid=$!
+}
+spawn legit_mta
+legit_pid=$SPAWNED
 
 # An innocent MTA sending an occasional real bounce to an existing user,
 # the first over STARTTLS: at least one opaque session whatever share of
 # the storm's own TLS sessions gets through before its sources are blocked.
-(
+slow_bouncer() {
 	send_bounce $LAB_NET4.$SLOWBOUNCE $DST4 bob@$DOMAIN --tls >/dev/null 2>&1
 	for _ in 1 2; do
 		sleep 8
 		send_bounce $LAB_NET4.$SLOWBOUNCE $DST4 bob@$DOMAIN >/dev/null 2>&1
 	done
-) &
-slow_pid=$!
+}
+spawn slow_bouncer
+slow_pid=$SPAWNED
 
-sleep 3
+# The storm starts once the legitimate MTA has delivered (the scorer has
+# seen normal mail before it sees the storm).
+delivered_one() { [ "$(postfix_delivered "$PF" alice)" -ge 1 ]; }
+wait_for 60 delivered_one || log "no legitimate message delivered before the storm"
 storm_srcs=()
 for n in "${STORM[@]}"; do storm_srcs+=("$LAB_NET4.$n"); done
 t0=$(date +%s.%N)
 # A blocked source's connection attempts time out: keep that short.
-MTA_TIMEOUT=3 storm "${storm_srcs[@]}" $LAB_NET6::$STORM6 --dst $DST4 --dst $DST6 --domain $DOMAIN \
-	--per-source 40 --rate 2 --tls-share 10 --concurrency 2 --max-time 25 \
-	--out "$LAB_DIR/storm.tsv" >"$LAB_DIR/storm.out" 2>&1 &
-storm_pid=$!
+storm_run() {
+	MTA_TIMEOUT=3 storm "${storm_srcs[@]}" $LAB_NET6::$STORM6 --dst $DST4 --dst $DST6 --domain $DOMAIN \
+		--per-source 40 --rate 2 --tls-share 10 --concurrency 2 --max-time 25 \
+		--out "$LAB_DIR/storm.tsv" >"$LAB_DIR/storm.out" 2>&1
+}
+spawn storm_run
+storm_pid=$SPAWNED
 
-# Every storm source must be blocked by the scorer within VERDICT_BOUND s.
-VERDICT_BOUND=20
+# Every storm source must be blocked by the scorer.  The bound only catches
+# a scorer that never gets there; how fast it does is make bench's
+# (detection to drop), the time it took here is only logged.
 verdicts() { bwc block list --json; }
 all_blocked() {
 	local j n
@@ -69,16 +78,8 @@ all_blocked() {
 		grep -q "\"cidr\":\"$LAB_NET4.$n/32\",\"action\":\"block\",\"origin\":\"scorer\"" <<<"$j" || return 1
 	done
 }
-elapsed=
-for _ in $(seq 1 $((VERDICT_BOUND * 10))); do
-	if all_blocked; then
-		elapsed=$(awk -v a="$t0" -v z="$(date +%s.%N)" 'BEGIN { printf "%.1f", z - a }')
-		break
-	fi
-	sleep 0.1
-done
-log "storm sources blocked after ${elapsed:-more than $VERDICT_BOUND} s"
-check "every IPv4 storm source blocked by the scorer within ${VERDICT_BOUND}s" [ -n "$elapsed" ]
+check "every IPv4 storm source blocked by the scorer" wait_for 120 all_blocked
+log "storm sources blocked after $(awk -v a="$t0" -v z="$(date +%s.%N)" 'BEGIN { printf "%.1f", z - a }') s"
 wait $storm_pid
 log "$(cat "$LAB_DIR/storm.out")"
 wait $legit_pid $slow_pid
