@@ -30,6 +30,28 @@ Deterministic: the same arguments give the same bytes (--seed, default 1).
 Session i is drawn from its own RNG, so a capture is a prefix-stable
 function of the seed.  Stdlib only, no scapy: 1M packets in about 25 s.
 
+Scenarios (--scenario NAME, scripts/smtp_scenarios.py): the shapes the
+connection-level rules are judged on, each with its ground truth (--truth
+FILE: every source as analyze names it, its role, what must happen to it,
+what it sent); --packets does not apply, --duration overrides the shape's:
+
+  realistic  3000 innocent MTAs, 1-5 bounces each over 10 minutes, 93% of
+             them over STARTTLS, the cleartext ones to real users (accepted)
+             or to random local parts (550 5.1.1); providers' mail behind
+  provider   a provider's outbound pool, 40 addresses, each 20 messages and
+             8 auto-replies (null sender, to a noreply@ that does not exist)
+             a minute: never to be throttled nor blocked
+  relay      our relay (our_relays 192.0.2.50/32) returning 40 DSNs a minute
+             to existing users and sending our users' mail: never scored
+  callouts   120 verifiers: MAIL FROM:<>, RCPT accepted, RSET or QUIT, no
+             DATA: callouts, not bounces
+  loud       10 loud cleartext storm sources, 1-2 bounces a second each to
+             random users: every one blocked within seconds
+  mixed      all of them in one 5-minute capture
+
+  scripts/gen-smtp-pcap.py --scenario mixed --out m.pcap --truth m.json
+  tests/analyze/scenarios.sh         (generates, replays, judges them all)
+
 Prints (stderr) and with --summary FILE writes as JSON what it generated,
 in the key names of `bouncewall analyze --json`.  --check BOUNCEWALL runs
 `BOUNCEWALL analyze OUT --json` and compares: counts, and that the storm
@@ -49,6 +71,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from smtp_pcap import (Counts, Dialogue, PcapWriter, legit_session,  # noqa: E402
                        packets_of, retransmitted_bytes, session_frames,
                        source_text, storm_session, BASE_TS)
+import smtp_scenarios  # noqa: E402
 
 STORM_SHARE = 0.30          # of sessions
 STORM_START = 0.20          # of the duration
@@ -209,14 +232,24 @@ def main():
     ap.add_argument("--packets", type=int, default=1000000, help="approximate packet count")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--duration", type=float, default=600.0, help="seconds of capture")
+    ap.add_argument("--duration", type=float, default=None,
+                    help="seconds of capture (default 600; a scenario's own)")
     ap.add_argument("--storm-sources", type=int, default=50)
     ap.add_argument("--legit-sources", type=int, default=0,
                     help="default: packets/200, 20..20000")
     ap.add_argument("--summary", help="write what was generated as JSON here")
     ap.add_argument("--check", metavar="BOUNCEWALL",
                     help="run BOUNCEWALL analyze OUT --json and compare")
+    ap.add_argument("--scenario", choices=smtp_scenarios.NAMES,
+                    help="write this shape instead of the benchmark's capture")
+    ap.add_argument("--truth", help="with --scenario: write its ground truth (JSON) here")
     args = ap.parse_args()
+    if args.scenario:
+        return scenario(args, ap)
+    if args.truth:
+        ap.error("--truth goes with --scenario")
+    if args.duration is None:
+        args.duration = 600.0
     if args.packets < 50 or args.storm_sources < 1 or args.duration <= 0:
         ap.error("--packets >= 50, --storm-sources >= 1, --duration > 0")
 
@@ -236,6 +269,22 @@ def main():
             json.dump(d, f, indent=1)
     if args.check:
         return 0 if check(args.check, args.out, counts, per_src, args.duration) else 1
+    return 0
+
+
+def scenario(args, ap):
+    if args.summary or args.check:
+        ap.error("--summary and --check are for the benchmark capture; a scenario has --truth")
+    if args.duration is not None and args.duration < 60:
+        ap.error("--duration >= 60 for a scenario")
+    truth = smtp_scenarios.generate(args.scenario, args.seed, args.out, args.duration)
+    roles = ", ".join("%s %d" % (r, v["sources"]) for r, v in sorted(truth["roles"].items()))
+    print("gen-smtp-pcap: %s: scenario %s, seed %d, %.0f s: %s; sources: %s" %
+          (args.out, args.scenario, args.seed, truth["duration_s"],
+           ", ".join("%s %s" % kv for kv in truth["counts"].items()), roles), flush=True)
+    if args.truth:
+        with open(args.truth, "w") as f:
+            json.dump(truth, f, indent=1, sort_keys=True)
     return 0
 
 

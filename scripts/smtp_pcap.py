@@ -450,13 +450,14 @@ class PcapWriter:
         self.seq = 0
         self.buf = []
         self.pk = struct.Struct("<IIII").pack
-        self.first_ts = None
+        self.first_ts = self.last_ts = None
 
     def _emit(self, t, frame):
         sec = int(t)
         usec = int((t - sec) * 1e6)
         if self.first_ts is None:
             self.first_ts = sec + usec / 1e6
+        self.last_ts = sec + usec / 1e6
         self.buf.append(self.pk(sec, usec, len(frame), len(frame)))
         self.buf.append(frame)
 
