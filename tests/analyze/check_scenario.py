@@ -18,6 +18,9 @@ decisions, block times); exits 1 if anything failed.  What is checked:
     signal above 0 (the signal is a per-minute window);
   - must "block": blocked, at most BLOCK_WITHIN_S after its first packet
     (a correctness bound, not a speed target);
+  - the sent ledger: with our relay's sends in the capture, every loud
+    source's bounces (to made-up local parts) are unverified; with no send
+    seen, the unverified signal is 0 for everyone;
   - the shape itself, so the generator cannot drift into an easy case:
     realistic innocents send 1-5 bounces each, 90-97% over STARTTLS, and
     their cleartext bounces hit both real users and unknown ones.
@@ -120,6 +123,23 @@ def shape(name, truth):
           (name, real, unknown))
 
 
+def ledger(name, truth, got):
+    """Our relay's mail teaches the sent ledger: with it, bounces to local
+    parts that never sent anything are unverified; without any send seen,
+    nothing is checked and the signal stays 0 for everyone."""
+    sends = sum(v["transactions"] - v["null_sender"] for v in truth["sources"].values()
+                if v["role"] == "relay")
+    loud = [k for k, v in truth["sources"].items() if v["role"] == "loud"]
+    if sends and loud:
+        bad = [k for k in loud if signal(got[k], "unverified")["value"] != 1]
+        check(not bad, "%s: the relay's %d sends taught the ledger: every loud source's bounces "
+              "unverified%s" % (name, sends, (" (not: " + listed(bad) + ")") if bad else ""))
+    elif not sends:
+        bad = [k for k in truth["sources"] if signal(got[k], "unverified")["value"] != 0]
+        check(not bad, "%s: no send seen, nothing checked: unverified 0 for every source%s" %
+              (name, (" (not: " + listed(bad) + ")") if bad else ""))
+
+
 def summary(name, truth, got):
     for role, r in sorted(truth["roles"].items()):
         srcs = [(k, v) for k, v in truth["sources"].items() if v["role"] == role]
@@ -161,6 +181,7 @@ def main():
     check(not off, "%s: per-source counters agree%s" %
           (name, (" (not: " + listed(off) + ")") if off else ""))
     shape(name, truth)
+    ledger(name, truth, got)
     for role in sorted(truth["roles"]):
         judge_role(name, role, truth, got)
     print("%s: decisions %s, storms %s" % (name, doc["decisions"], doc["storms"]))
