@@ -60,8 +60,9 @@ CALLOUT_TAIL_S = 40     # every verifier calls out again within the last 40 s
 
 
 class Tally(Counts):
-    """A session's counts, plus what the scorer tells apart: callouts
-    (null sender, all recipients accepted, no DATA) and bounces."""
+    """A session's counts, plus the null-sender transactions the scorer
+    must not take for bounces: callouts (all recipients accepted, no
+    DATA)."""
     KEYS = Counts.KEYS + ("callouts",)
 
 
@@ -78,8 +79,7 @@ class Plan:
     """The sessions of a capture before any is built: (start, n, source,
     builder, args).  n numbers them for their RNGs."""
 
-    def __init__(self, seed):
-        self.seed = seed
+    def __init__(self):
         self.sessions = []
         self.sources = {}
 
@@ -393,7 +393,7 @@ def generate(name, seed, out_path, duration=None):
     """Write the capture; returns the truth (a dict, JSON-ready)."""
     dur, shapes = SCENARIOS[name]
     dur = duration or dur
-    plan = Plan(seed)
+    plan = Plan()
     for k, (shape, kw) in enumerate(shapes):
         shape(plan, random.Random(seed * 1009 + k * 7 + NAMES.index(name)), dur, **kw)
     plan.sessions.sort(key=lambda s: (s[0], s[1]))
