@@ -12,7 +12,9 @@
 # same bytes, and the benchmark's default capture did not change shape.
 #
 # Prints one ok/FAIL line per check and ends with exactly one line
-# "N passed, N failed"; exits 1 if anything failed.
+# "N passed, N failed"; exits 1 if anything failed.  The captures stay in
+# build/scenarios/ when a check failed (or with SCENARIO_KEEP=1), the truth
+# and analyze's JSON always.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -91,5 +93,7 @@ else
 fi
 rm -f "$OUT/bench-20k.pcap"
 
+# The captures (150 MB) are kept only when something failed, to look at.
+[ $fail -eq 0 ] && [ -z "${SCENARIO_KEEP:-}" ] && rm -f "$OUT"/*.pcap
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
