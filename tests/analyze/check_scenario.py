@@ -151,8 +151,8 @@ def summary(name, truth, got):
             vetoes[veto(got[k])] = vetoes.get(veto(got[k]), 0) + 1
         top = max(got[k]["score"] for k, _ in srcs)
         mb = max(v["max_bounces_60s"] for _, v in srcs)
-        line = ("  %-9s %5d sources %6d sessions (%d opaque) %6d bounces %5d callouts; "
-                "max score %.1f, max bounces/60s %d; throttled %d, blocked %d" %
+        line = ("  %-9s %5d sources %6d sessions (%d opaque) %6d bounces in clear %5d callouts; "
+                "max score %.1f, max bounces in clear/60s %d; throttled %d, blocked %d" %
                 (role, r["sources"], r["sessions"], r["opaque_sessions"], r["bounces"],
                  r["callouts"], top, mb, thr, len(blk)))
         if blk:
