@@ -181,6 +181,7 @@ bpf-test: $(BPFT_BIN)
 
 analyze-test: all
 	$(Q)./tests/analyze/run.sh
+	$(Q)./tests/analyze/scenarios.sh
 
 # Fuzz targets exercise the pure core only.
 $(BUILD)/fuzz/obj/%.o: user/core/%.c Makefile

@@ -19,8 +19,9 @@
 #
 # Captures come from scripts/gen-smtp-pcap.py (a backscatter storm amid
 # legitimate mail; deterministic) and are cached in build/bench/, remade when
-# the generator changes.  Before timing, analyze's counts are checked
-# against what the generator wrote (reported, not fatal).  Prints the table
+# the generator or its wire module (scripts/smtp_pcap.py) changes.  Before
+# timing, analyze's counts are checked against what the generator wrote
+# (reported, not fatal).  Prints the table
 # and where we stand against the targets: analyze within 2x tcpdump, at
 # least 20x faster than tshark, linear in capture size.  A report, not a
 # test: exit 0 once measured, whatever the numbers.
@@ -68,7 +69,8 @@ if [ -n "$cpu" ] && command -v taskset >/dev/null 2>&1; then
 fi
 
 # ----- captures (cached, keyed by the generator's hash) ----------------------
-genhash=$(sha256sum "$gen" | cut -c1-16)
+# the generator and the wire module it imports
+genhash=$(cat "$gen" scripts/smtp_pcap.py | sha256sum | cut -c1-16)
 for n in $sizes; do
 	f=$out/smtp-$(label "$n").pcap
 	if [ -s "$f" ] && [ -s "$f.json" ] && [ "$(cat "$f.stamp" 2>/dev/null)" = "$genhash" ]; then

@@ -17,6 +17,7 @@
 #   storm SRC... --dst DST [--dst DST6] --domain DOMAIN --per-source N --rate R
 #         [--tls-share P] [--known-share P --known USER[,USER...]]
 #         [--concurrency C] [--max-time S] [--out FILE] [--engine python|swaks]
+#         [--mode bounce|provider|callout] [--autoreply-share P]
 #       Each SRC talks to the --dst of its own address family (give --dst
 #       twice, v4 and v6, for mixed sources; a source without one is an
 #       error, exit 2).
@@ -34,6 +35,10 @@
 #         src rcpt tls(0/1) rc start_us end_us rcpt_reply
 #       (rc as swaks: 0 accepted, 24 rejected; rcpt_reply "-" under swaks).
 #       Exit 0 when every bounce got an SMTP answer (accepted or rejected).
+#       --mode (python engine only; smtp_storm.py says more): provider sends
+#       ordinary mail to --known users with P% null-sender auto-replies to
+#       noreply@DOMAIN among it; callout checks a user exists (MAIL FROM:<>,
+#       RCPT, RSET or QUIT, never DATA).  Same pacing, records and summary.
 #   sink_start ADDR [PORT]
 #       A remote MTA for our outbound mail: smtp-sink on ADDR:PORT (25) in
 #       the sender namespace, accepting everything; with MTA_SINK_DUMP=FILE
@@ -166,6 +171,7 @@ _mta_storm_source() {	# OUT SRC DST DOMAIN N RATE TLS% KNOWN% DEADLINE_US C TMP 
 
 storm() {
 	local srcs=() dsts=() dom='' per=10 rate=5 tlsp=0 knownp=0 known=() conc=8 maxt=120 out='' engine=python
+	local mode=bounce autop=0
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--dst) dsts+=("$2"); shift ;;
@@ -179,6 +185,8 @@ storm() {
 		--max-time) maxt=$2; shift ;;
 		--out) out=$2; shift ;;
 		--engine) engine=$2; shift ;;
+		--mode) mode=$2; shift ;;
+		--autoreply-share) autop=$2; shift ;;
 		--*) echo "storm: unknown option $1" >&2; return 2 ;;
 		*) srcs+=("$1") ;;
 		esac
@@ -203,10 +211,11 @@ storm() {
 		_mta_ns "$MTA_PY" "$MTA_LIB_DIR/smtp_storm.py" "${srcs[@]}" "${dargs[@]}" --domain "$dom" \
 			--per-source "$per" --rate "$rate" --tls-share "$tlsp" --known-share "$knownp" \
 			--known "$(IFS=,; echo "${known[*]}")" --concurrency "$conc" --max-time "$maxt" \
-			--timeout "$MTA_TIMEOUT" ${out:+--out "$out"}
+			--timeout "$MTA_TIMEOUT" --mode "$mode" --autoreply-share "$autop" ${out:+--out "$out"}
 		return
 	fi
 	[ "$engine" = swaks ] || { echo "storm: unknown engine $engine" >&2; return 2; }
+	[ "$mode" = bounce ] || { echo "storm: --mode $mode needs --engine python" >&2; return 2; }
 	local tmp t0 t1 deadline i pids=() rec sent acc rej fail tls
 	tmp=$(mktemp -d "${LAB_DIR:-/tmp}/bwlab-storm.XXXXXX") || return 1
 	rec=$tmp/records

@@ -8,6 +8,17 @@ mx-SRC.bounce.example, optional STARTTLS (+EHLO), MAIL FROM:<>, RCPT TO:<random
 or known local part @DOMAIN>, DATA with an RFC 3464 report (dsn.py), QUIT.
 Commands are upper-case and one at a time (no pipelining), like swaks.
 
+Other traffic of the same pace and records (--mode):
+  bounce    the above (default)
+  provider  a mail provider's outbound pool: ordinary messages from
+            userN@provider.example to --known users, and --autoreply-share
+            percent of null-sender auto-replies ("Auto-Submitted:
+            auto-replied") to --autoreply-rcpt@DOMAIN (default noreply, which
+            should not exist: refused at RCPT, no DATA)
+  callout   sender-verification callouts: MAIL FROM:<>, RCPT TO a --known
+            (or random) user, then RSET every other time, QUIT; never DATA
+            (rc 0 = RCPT accepted)
+
 One record per bounce to --out (tab-separated):
     src rcpt tls(0/1) rc start_us end_us rcpt_reply
 (rcpt_reply: the RCPT reply's code and enhanced status code, "550 5.7.1";
@@ -43,8 +54,21 @@ class Failed(Exception):
         self.rc, self.code = rc, code
 
 
-def one(src, dst, rcpt, use_tls, body, timeout, ctx):
-    """One bounce session; returns (rc, rcpt reply: "550 5.1.1" or 0)."""
+def send_data(s, data, rcode):
+    code, _ = s.docmd("DATA")
+    if code != 354:
+        raise Failed(25, rcode)
+    lines = [("." + l if l.startswith(".") else l) for l in data.split("\n")]
+    s.send(("\r\n".join(lines).rstrip("\r\n") + "\r\n.\r\n").encode())
+    code, _ = s.getreply()
+    if code != 250:
+        raise Failed(26, rcode)
+
+
+def one(src, dst, rcpt, use_tls, body, timeout, ctx, sender="", callout=None):
+    """One session: MAIL FROM:<sender>, RCPT TO:<rcpt>, DATA body; with
+    callout not None no DATA (callout "rset": RSET before QUIT).  Returns
+    (rc, rcpt reply: "550 5.1.1" or 0)."""
     helo = host_of(src)
     try:
         s = smtplib.SMTP(timeout=timeout, source_address=(src, 0), local_hostname=helo)
@@ -70,7 +94,7 @@ def one(src, dst, rcpt, use_tls, body, timeout, ctx):
             code, _ = s.docmd("EHLO", helo)
             if code != 250:
                 raise Failed(32)
-        code, _ = s.docmd("MAIL", "FROM:<>")
+        code, _ = s.docmd("MAIL", "FROM:<%s>" % sender)
         if code != 250:
             raise Failed(23)
         rnum, rmsg = s.docmd("RCPT", "TO:<%s>" % rcpt)
@@ -78,15 +102,10 @@ def one(src, dst, rcpt, use_tls, body, timeout, ctx):
         rcode = "%d %s" % (rnum, words[0] if words and words[0][:1].isdigit() else "-")
         if rnum not in (250, 251):
             raise Failed(24, rcode)
-        code, _ = s.docmd("DATA")
-        if code != 354:
-            raise Failed(25, rcode)
-        data = body.replace("%TO_ADDRESS%", rcpt)
-        lines = [("." + l if l.startswith(".") else l) for l in data.split("\n")]
-        s.send(("\r\n".join(lines).rstrip("\r\n") + "\r\n.\r\n").encode())
-        code, _ = s.getreply()
-        if code != 250:
-            raise Failed(26, rcode)
+        if callout is None:
+            send_data(s, body.replace("%TO_ADDRESS%", rcpt), rcode)
+        elif callout == "rset" and s.docmd("RSET")[0] != 250:
+            raise Failed(6, rcode)
         rc = 0
     except Failed as e:
         rc, rcode = e.rc, e.code or rcode
@@ -98,6 +117,20 @@ def one(src, dst, rcpt, use_tls, body, timeout, ctx):
     except (OSError, smtplib.SMTPException):
         pass
     return rc, rcode
+
+
+def message(src, sender, rcpt, i):
+    """An ordinary message (LF line ends; one() makes them CRLF)."""
+    return ("From: <%s>\nTo: <%s>\nSubject: pool message %d from %s\n"
+            "Message-ID: <%d.%s@provider.example>\n\nOrdinary mail %d from the pool.\n"
+            % (sender, rcpt, i, src, i, src.replace(":", "-"), i))
+
+
+def autoreply(src, rcpt, rng):
+    """An out-of-office reply: null sender, Auto-Submitted (RFC 3834)."""
+    return ("From: <%s>\nTo: <%s>\nSubject: Out of office\nAuto-Submitted: auto-replied\n"
+            "Message-ID: <%x@%s>\n\nI am away until Monday.\n"
+            % ("someone@provider.example", rcpt, rng.getrandbits(48), host_of(src, "provider.example")))
 
 
 def main():
@@ -116,6 +149,11 @@ def main():
     ap.add_argument("--timeout", type=float, default=20, help="per-command timeout")
     ap.add_argument("--out", default=None)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--mode", choices=("bounce", "provider", "callout"), default="bounce")
+    ap.add_argument("--autoreply-share", type=float, default=0,
+                    help="provider: percent of null-sender auto-replies")
+    ap.add_argument("--autoreply-rcpt", default="noreply",
+                    help="provider: the local part auto-replies go to")
     a = ap.parse_args()
     if a.per_source < 0 or a.rate < 0 or a.concurrency < 1:
         ap.error("bad --per-source, --rate or --concurrency")
@@ -140,9 +178,9 @@ def main():
     t0 = time.monotonic()
     deadline = t0 + a.max_time
 
-    def job(src, rcpt, use_tls, body):
+    def job(src, rcpt, use_tls, body, sender="", callout=None):
         st = time.time()
-        rc, rcode = one(src, dst_of[src], rcpt, use_tls, body, a.timeout, ctx)
+        rc, rcode = one(src, dst_of[src], rcpt, use_tls, body, a.timeout, ctx, sender, callout)
         rec = (src, rcpt, int(use_tls), rc, int(st * 1e6), int(time.time() * 1e6), rcode)
         with lock:
             records.append(rec)
@@ -167,7 +205,17 @@ def main():
             else:
                 rcpt = "%s@%s" % ("".join(srng.choice(CHARS) for _ in range(10)), a.domain)
             use_tls = srng.random() * 100 < a.tls_share
-            futs.append(pool.submit(job, src, rcpt, use_tls, srng.choice(bodies[src])))
+            body, sender, callout = srng.choice(bodies[src]), "", None
+            if a.mode == "provider":
+                if srng.random() * 100 < a.autoreply_share:
+                    rcpt = "%s@%s" % (a.autoreply_rcpt, a.domain)
+                    body = autoreply(src, rcpt, srng)
+                else:
+                    sender = "user%d@provider.example" % srng.randint(1, 99999)
+                    body = message(src, sender, rcpt, i)
+            elif a.mode == "callout":
+                callout = "rset" if i % 2 else "quit"
+            futs.append(pool.submit(job, src, rcpt, use_tls, body, sender, callout))
         for f in futs:
             f.result()
 
