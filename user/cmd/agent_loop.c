@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "agent_posture.h"
 #include "ctl.h"
 #include "enforce.h"
 #include "log.h"
@@ -247,6 +248,7 @@ agent_publish_metrics(struct agent *a)
 	f = open_memstream(&text, &len);
 	if (f) {
 		metrics_render(f, m);
+		agent_posture_metrics(a, f);
 		if (fclose(f) == 0)
 			http_metrics_publish(a->metrics, text, len);
 	}
@@ -298,6 +300,7 @@ tick(void *arg)
 	}
 	enforce_save(a);
 	kern_rate_count_step(&a->kern, RATE_COUNT_BUDGET);
+	agent_posture_tick(a);
 	agent_publish_metrics(a);
 }
 
@@ -444,6 +447,9 @@ agent_loop_start(struct agent *a)
 		}
 		log_info("metrics listen=%s", a->settings.metrics_listen);
 	}
+	ret = agent_posture_start(a);
+	if (ret < 0)
+		return ret;
 	evloop_after_batch(a->loop, after_batch, a);
 	evloop_timer_init(&a->tick, tick, a);
 	evloop_timer_arm(a->loop, &a->tick, evloop_now_ms() + TICK_MS);
@@ -454,6 +460,7 @@ agent_loop_start(struct agent *a)
 void
 agent_loop_stop(struct agent *a)
 {
+	agent_posture_stop(a);
 	http_metrics_stop(a->metrics);
 	a->metrics = NULL;
 	for (unsigned int i = 0; i < a->n_captures; i++)

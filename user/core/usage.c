@@ -18,6 +18,7 @@ static const struct usage_cmd cmds[] = {
 	{ "threshold", "threshold list [--json] | get NAME | set NAME VALUE", true },
 	{ "reload", "reload", true },
 	{ "detach", "detach -i IFACE", true },
+	{ "posture", "posture [DOMAIN]... [-c FILE] [--resolver ADDR] [--selector S]... [--json]", false },
 	{ "help", "help COMMAND", false },
 	{ NULL, NULL, false },
 };
