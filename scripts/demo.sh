@@ -32,6 +32,8 @@ cat >"$LAB_DIR/bouncewall.conf" <<CONF
 # the default config, plus the lab's domain and short blocks so they expire
 # before the demo ends (production: block_ttl = 10m, block_ttl_max = 24h)
 protected_domains = $DOMAIN
+# No posture lookups: the lab's names are not in any DNS we may ask.
+posture_resolver = off
 block_ttl = 15s
 block_ttl_max = 30s
 CONF

@@ -325,6 +325,8 @@ set_stores_the_fields(void **state)
 	set_bad("posture_resolver", "192.0.2.53:0", "an IP address");
 	set_bad("posture_resolver", "192.0.2.53:65536", "an IP address");
 	set_bad("posture_resolver", "[2001:db8::53]x", "an IP address");
+	set_ok(&s, "posture_resolver", "off");
+	set_bad("posture_resolver", "of", "an IP address");
 	set_ok(&s, "posture_resolver", "");
 	assert_string_equal(get(&s, "posture_resolver"), "");
 	/* A list value replaces the whole list. */

@@ -80,6 +80,7 @@ zone_run(struct zone *z, const char *domain, const char (*sel)[BW_SELECTOR_MAX +
 	struct posture_domain d;
 	void *walk = malloc(posture_walk_size());
 	int rounds = 0;
+	bool done;
 
 	posture_begin(&d, res, walk, domain, sel, nsel);
 	while (!posture_done(&d) && rounds < 1000) {
@@ -96,8 +97,9 @@ zone_run(struct zone *z, const char *domain, const char (*sel)[BW_SELECTOR_MAX +
 		if (n == 0)
 			break;
 	}
+	done = posture_done(&d);
 	free(walk);
-	return posture_done(&d) ? rounds : -1;
+	return done ? rounds : -1;
 }
 
 /* Does a finding of grade g contain text? */

@@ -161,9 +161,9 @@ start_check(struct agent_posture *p)
 	int ret;
 
 	inputs_of(s, &p->in);
-	if (!p->in.n_domains) {
+	if (!p->in.n_domains || strcmp(p->in.resolver, "off") == 0) {
 		p->n_dom = 0;
-		return;		/* a reload that adds domains starts one */
+		return;		/* a reload that changes this starts one */
 	}
 	spec.domains = (const char (*)[BW_DOMAIN_MAX + 1])p->in.domains;
 	spec.n_domains = p->in.n_domains;
@@ -236,8 +236,10 @@ agent_posture_tick(struct agent *a)
 		score_get_stats(a->engine.score, a->engine.now, &st);
 		if (st.storms > p->storms_seen) {
 			p->storms_seen = st.storms;
-			if (!p->n_dom)
-				log_info("posture storm=onset msg=\"protected domains not graded yet\"");
+			if (!p->n_dom && a->settings.n_domains)
+				log_info("posture storm=onset msg=\"protected domains not graded%s\"",
+					 strcmp(p->in.resolver, "off") == 0 ? " (posture_resolver = off)" :
+					 " yet");
 			for (unsigned int i = 0; i < p->n_dom; i++)
 				log_domain(&p->dom[i], "storm=onset");
 		}

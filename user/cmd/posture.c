@@ -224,6 +224,8 @@ cmd_posture(int argc, char **argv)
 		return code < 0 ? 0 : code;
 	}
 	rtext = o->resolver ? o->resolver : o->settings.posture_resolver;
+	if (!o->resolver && strcmp(rtext, "off") == 0)
+		rtext = "";	/* off stops the agent's checks; asked here, we check */
 	if (rtext[0] && posture_resolver_parse(rtext, strlen(rtext), &res) < 0) {
 		code = usage_error("invalid --resolver '%.64s' (ADDR, ADDR:PORT or [IPv6]:PORT)",
 				   rtext);

@@ -173,7 +173,7 @@ static const struct setting_desc table[S_COUNT] = {
 			  "attach through libxdp's dispatcher: auto (when another program is there), on, off",
 			  false },
 	[S_POSTURE_RESOLVER] = { "posture_resolver", "",
-				 "DNS server for posture checks, ADDR or ADDR:PORT; empty: /etc/resolv.conf",
+				 "DNS server for posture checks, ADDR or ADDR:PORT; empty: /etc/resolv.conf; off: the agent does not check",
 				 true },
 };
 
@@ -322,9 +322,10 @@ settings_set(struct bw_settings *s, const char *key, const char *value, char *er
 	case K_RESOLVER: {
 		struct posture_resolver res;
 
-		if (n && (n >= r->max || posture_resolver_parse(v, n, &res) < 0))
+		if (n && !(n == 3 && memcmp(v, "off", 3) == 0) &&
+		    (n >= r->max || posture_resolver_parse(v, n, &res) < 0))
 			return sv_bad_value(err, errlen, table[id].name, v, n,
-					    "an IP address with an optional :PORT ([IPv6]:PORT), or empty");
+					    "an IP address with an optional :PORT ([IPv6]:PORT), off, or empty");
 		sv_store_text(field(s, r), r->max, v, n);
 		return 0;
 	}

@@ -98,7 +98,7 @@ struct bw_settings {
 	char dkim_selectors[BW_MAX_SELECTORS][BW_SELECTOR_MAX + 1];
 	unsigned int n_selectors;
 	uint32_t xdp_multi;		/* enum bw_xdp_multi */
-	char posture_resolver[BW_RESOLVER_MAX];	/* "" = /etc/resolv.conf */
+	char posture_resolver[BW_RESOLVER_MAX];	/* "" = /etc/resolv.conf, or "off" */
 };
 
 struct setting_desc {
