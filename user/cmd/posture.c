@@ -127,9 +127,13 @@ load_config(struct posture_opts *o)
 
 	settings_defaults(&o->settings);
 	ret = settings_load_file(&o->settings, path, err, sizeof(err));
-	if (ret == -ENOENT && !o->config) {
-		if (!o->n_domains)
-			return usage_error("no DOMAIN given and no config file at %s", path);
+	if (ret == -ENOENT && !o->config && !o->n_domains)
+		return usage_error("no DOMAIN given and no config file at %s", path);
+	/* Domains given: the default file only adds selectors and a resolver,
+	 * and an operator without the right to read it can still check. */
+	if ((ret == -ENOENT || ret == -EACCES) && !o->config && o->n_domains) {
+		if (ret == -EACCES)
+			fprintf(stderr, "bouncewall posture: %s (going on without it)\n", err);
 		settings_defaults(&o->settings);
 		return 0;
 	}
