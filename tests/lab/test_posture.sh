@@ -48,10 +48,12 @@ MANY=()
 for i in $(seq 1 70); do MANY+=(--txt-record="many.test,verification-token-$i"); done
 REJECT='v=DMARC1; p=reject; rua=mailto:dmarc@lab.test'
 
+# Spawned through ip netns exec itself (which execs), not the in_ns shell
+# function, so the PID lab_cleanup ends is the server's own.
 # --keep-in-foreground, not --no-daemon: the latter is dnsmasq's debug
 # mode, which serves a TCP connection inline and answers nothing else
 # until the client closes it (c-ares keeps it open after a TC retry).
-spawn in_ns dnsmasq --keep-in-foreground --log-facility=- --no-resolv --no-hosts \
+spawn ip netns exec "$LAB_NS" dnsmasq --keep-in-foreground --log-facility=- --no-resolv --no-hosts \
 	--bind-interfaces --cache-size=0 \
 	--listen-address="$DNS4" --listen-address="$DNS6" --local=/test/ \
 	--txt-record="good.test,v=spf1 ip4:192.0.2.0/24 mx -all" \
@@ -231,7 +233,7 @@ check "after a reload adding none.test: its spf = 0" wait_gauge none.test spf 0
 
 # A resolver that never answers: lookups time out on the loop, the
 # control socket keeps answering at once, the grades stay.
-spawn in_ns $PY -c "
+spawn ip netns exec "$LAB_NS" $PY -c "
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('$LAB_NET4.$MUTE', 53))
@@ -265,7 +267,7 @@ sed -i "s/^posture_resolver = .*/posture_resolver = $DNS4/" "$CONF"
 bwc reload >/dev/null
 # Monitor mode: the scorer may decide to block the flood's source, but
 # nothing is dropped, so smtp-source never hangs on a dropped SYN.
-spawn in_ns smtp-source -f '' -t postmaster@good.test -m 400 -s 4 "$LAB_NET4.1:25" \
+spawn ip netns exec "$LAB_NS" smtp-source -f '' -t postmaster@good.test -m 400 -s 4 "$LAB_NET4.1:25" \
 	>"$LAB_DIR/source.log" 2>&1
 for _ in $(seq 1 300); do
 	grep -q 'posture storm=onset domain=good.test spf=pass' "$LAB_DIR/agent.log" && break
