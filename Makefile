@@ -24,7 +24,7 @@ CLANG		?= clang
 BPFTOOL		?= bpftool
 MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 
-PKGS		:= libbpf libpcap libcap-ng libcrypto
+PKGS		:= libbpf libpcap libcap-ng libcrypto libcares
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

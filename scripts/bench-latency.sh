@@ -86,6 +86,8 @@ postfix_up "$PF" "$DST4" "$LAB_NET6::1" $DOMAIN alice >/dev/null ||
 	{ echo "bench-latency: postfix did not start" >&2; exit 1; }
 cat >"$LAB_DIR/bouncewall.conf" <<CONF
 protected_domains = $DOMAIN
+# No posture lookups: the lab's names are not in any DNS we may ask.
+posture_resolver = off
 syn_rate = 0
 CONF
 # shellcheck disable=SC2119 # no extra run options

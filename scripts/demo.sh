@@ -52,6 +52,8 @@ policy_listen = 127.0.0.1:$PPORT
 socketmap_listen = 127.0.0.1:$SPORT
 batv_secret = 1:demo-$LAB_ID
 bounce_policy = storm
+# No posture lookups: the lab's names are not in any DNS we may ask.
+posture_resolver = off
 block_ttl = 15s
 block_ttl_max = 30s
 CONF

@@ -8,7 +8,7 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libpcap-dev libxdp-dev xdp-tools libcmocka-dev libssl-dev wireshark-common
 libclang-rt-14-dev libcap-ng-dev iproute2 tcpdump hping3 tshark postfix swaks openssl
 prometheus python3-scapy procps psmisc libnet-ssleay-perl libio-socket-inet6-perl
-time curl groff-base man-db systemd tcpreplay ethtool nftables"
+time curl groff-base man-db systemd tcpreplay ethtool nftables libc-ares-dev dnsmasq-base"
 
 missing=""
 for p in $PKGS; do

@@ -153,11 +153,12 @@ in_ns() { ip netns exec "$LAB_NS" "$@"; }
 # The Postfix services listen on fixed default ports: two agents (two
 # tests, or two gateways in one test) would fight over them.  A lab
 # config that does not name them turns them off; tests that want them
-# set free ports.
+# set free ports.  Posture checks are off too: the lab's names are in no
+# DNS a test may ask (test_posture.sh names its own dnsmasq).
 agent_conf_defaults() {
 	local c=$LAB_DIR/bouncewall.conf k
 	touch "$c"
-	for k in policy_listen socketmap_listen; do
+	for k in policy_listen socketmap_listen posture_resolver; do
 		grep -q "^[[:space:]]*$k[[:space:]]*=" "$c" || echo "$k = off" >>"$c"
 	done
 }

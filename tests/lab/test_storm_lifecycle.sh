@@ -17,6 +17,8 @@ PF=$LAB_DIR/postfix
 postfix_up "$PF" $DST4 $DST6 $DOMAIN alice >/dev/null || { echo "postfix did not start"; exit 1; }
 cat >"$LAB_DIR/bouncewall.conf" <<CONF
 protected_domains = $DOMAIN
+# No posture lookups: the lab's names are not in any DNS we may ask.
+posture_resolver = off
 block_ttl = 10s
 block_ttl_max = 20s
 CONF

@@ -166,6 +166,7 @@ table_is_complete_and_consistent(void **state)
 		{ "ledger_max", false }, { "crowdsec_url", false }, { "crowdsec_api_key", false },
 		{ "crowdsec_login", false }, { "crowdsec_password", false },
 		{ "crowdsec_poll", true }, { "dkim_selectors", true }, { "xdp_multi", false },
+		{ "posture_resolver", true },
 	};
 	struct bw_settings d, x;
 	char a[512], b[512];
@@ -324,6 +325,19 @@ set_stores_the_fields(void **state)
 	assert_int_equal(s.n_selectors, 2);
 	set_ok(&s, "xdp_multi", "on");
 	set_bad("xdp_multi", "yes", "auto, on or off");
+	set_ok(&s, "posture_resolver", "192.0.2.53");
+	set_ok(&s, "posture_resolver", "192.0.2.53:5353");
+	set_ok(&s, "posture_resolver", "[2001:db8::53]:5353");
+	assert_string_equal(get(&s, "posture_resolver"), "[2001:db8::53]:5353");
+	set_ok(&s, "posture_resolver", "2001:db8::53");
+	set_bad("posture_resolver", "dns.example", "an IP address");
+	set_bad("posture_resolver", "192.0.2.53:0", "an IP address");
+	set_bad("posture_resolver", "192.0.2.53:65536", "an IP address");
+	set_bad("posture_resolver", "[2001:db8::53]x", "an IP address");
+	set_ok(&s, "posture_resolver", "off");
+	set_bad("posture_resolver", "of", "an IP address");
+	set_ok(&s, "posture_resolver", "");
+	assert_string_equal(get(&s, "posture_resolver"), "");
 	/* A list value replaces the whole list. */
 	set_ok(&s, "interface", "lo");
 	assert_int_equal(s.n_interfaces, 1);

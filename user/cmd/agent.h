@@ -8,6 +8,7 @@
  *   agent_ctl.c   answers to control requests (status, top, lists, ...)
  *   enforce.c     rules into the kernel, the mirror and the state file;
  *                 the scorer's decisions; expiry
+ *   agent_posture.c  the protected domains' SPF/DMARC/DKIM, rechecked
  *
  * Calls go one way: loop -> ctl -> enforce -> io (kern, rules_state).
  */
@@ -38,6 +39,7 @@ enum agent_decision {
 
 struct ring_buffer;
 struct postfix_svc;
+struct agent_posture;
 
 struct agent {
 	/* Settings: defaults, then the file, then the command line's
@@ -75,6 +77,8 @@ struct agent {
 	unsigned int n_captures;
 	uint64_t capture_drops;		/* summed over the captures */
 	uint32_t calm_ticks;		/* seconds without capture drops */
+
+	struct agent_posture *posture;	/* agent_posture.c */
 };
 
 int cmd_run(int argc, char **argv);

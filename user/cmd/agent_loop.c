@@ -20,6 +20,7 @@
 
 #include "agent.h"
 #include "agent_postfix.h"
+#include "agent_posture.h"
 #include "ctl.h"
 #include "enforce.h"
 #include "log.h"
@@ -251,6 +252,7 @@ agent_publish_metrics(struct agent *a)
 	if (f) {
 		metrics_render(f, m);
 		postfix_metrics(f, a);
+		agent_posture_metrics(a, f);
 		if (fclose(f) == 0)
 			http_metrics_publish(a->metrics, text, len);
 	}
@@ -303,6 +305,7 @@ tick(void *arg)
 	enforce_save(a);
 	postfix_save_ledger(a, false);
 	kern_rate_count_step(&a->kern, RATE_COUNT_BUDGET);
+	agent_posture_tick(a);
 	agent_publish_metrics(a);
 }
 
@@ -451,6 +454,9 @@ agent_loop_start(struct agent *a)
 		}
 		log_info("metrics listen=%s", a->settings.metrics_listen);
 	}
+	ret = agent_posture_start(a);
+	if (ret < 0)
+		return ret;
 	evloop_after_batch(a->loop, after_batch, a);
 	evloop_timer_init(&a->tick, tick, a);
 	evloop_timer_arm(a->loop, &a->tick, evloop_now_ms() + TICK_MS);
@@ -463,6 +469,7 @@ agent_loop_stop(struct agent *a)
 {
 	postfix_save_ledger(a, true);
 	postfix_stop(a);
+	agent_posture_stop(a);
 	http_metrics_stop(a->metrics);
 	a->metrics = NULL;
 	for (unsigned int i = 0; i < a->n_captures; i++)

@@ -10,6 +10,7 @@
 #include "analyze.h"
 #include "ctl.h"
 #include "kern.h"
+#include "posture_cmd.h"
 #include "request.h"
 #include "usage.h"
 
@@ -113,6 +114,8 @@ main(int argc, char **argv)
 		return cmd_run(argc, argv);
 	if (strcmp(argv[0], "analyze") == 0)
 		return cmd_analyze(argc, argv);
+	if (strcmp(argv[0], "posture") == 0)
+		return cmd_posture(argc, argv);
 	if (strcmp(argv[0], "help") == 0) {
 		if (argc < 2) {
 			print_usage(stdout);

@@ -22,6 +22,7 @@
 #include "settings.h"
 #include "settings_int.h"
 #include "names.h"
+#include "posture.h"
 #include "text.h"
 
 #define VALUE_SPACE		" \t\r\n"
@@ -45,6 +46,7 @@ enum setting_kind {
 	K_CREDENTIAL,	/* a char[] field, empty allowed, never shown */
 	K_SELECTORS,
 	K_XDP_MULTI,
+	K_RESOLVER,	/* a char[] field: ADDR[:PORT] or empty */
 };
 
 enum setting_id {
@@ -83,6 +85,7 @@ enum setting_id {
 	S_CROWDSEC_POLL,
 	S_DKIM_SELECTORS,
 	S_XDP_MULTI,
+	S_POSTURE_RESOLVER,
 	S_COUNT
 };
 
@@ -169,6 +172,9 @@ static const struct setting_desc table[S_COUNT] = {
 	[S_XDP_MULTI] = { "xdp_multi", "auto",
 			  "attach through libxdp's dispatcher: auto (when another program is there), on, off",
 			  false },
+	[S_POSTURE_RESOLVER] = { "posture_resolver", "",
+				 "DNS server for posture checks, ADDR or ADDR:PORT; empty: /etc/resolv.conf; off: the agent does not check",
+				 true },
 };
 
 /* How each key is parsed and where it lives; numbers only for K_U32 and
@@ -220,6 +226,7 @@ static const struct setting_rule rules[S_COUNT] = {
 	[S_CROWDSEC_POLL] = DUR(crowdsec_poll),
 	[S_DKIM_SELECTORS] = { K_SELECTORS, 0, 0, 0 },
 	[S_XDP_MULTI] = { K_XDP_MULTI, 0, 0, 0 },
+	[S_POSTURE_RESOLVER] = TEXT(K_RESOLVER, posture_resolver),
 };
 
 /* The number a K_U32 or K_DURATION rule points at. */
@@ -312,6 +319,16 @@ settings_set(struct bw_settings *s, const char *key, const char *value, char *er
 					    "HOST:PORT, [IPv6]:PORT, unix:/PATH or off");
 		sv_store_text(field(s, r), r->max, v, n);
 		return 0;
+	case K_RESOLVER: {
+		struct posture_resolver res;
+
+		if (n && !(n == 3 && memcmp(v, "off", 3) == 0) &&
+		    (n >= r->max || posture_resolver_parse(v, n, &res) < 0))
+			return sv_bad_value(err, errlen, table[id].name, v, n,
+					    "an IP address with an optional :PORT ([IPv6]:PORT), off, or empty");
+		sv_store_text(field(s, r), r->max, v, n);
+		return 0;
+	}
 	case K_BOUNCE_POLICY:
 		if (names_bounce_policy_parse(v, n, &s->bounce_policy) == 0)
 			return 0;
@@ -439,6 +456,7 @@ settings_get(const struct bw_settings *s, const char *key, char *buf, size_t len
 		break;
 	case K_URL:
 	case K_ENDPOINT:
+	case K_RESOLVER:
 		ok = put(buf, len, &used, "", (const char *)cfield(s, r));
 		break;
 	case K_RELAYS:

@@ -32,6 +32,7 @@
 #define BW_SELECTOR_MAX		63
 #define BW_LISTEN_MAX		64
 #define BW_SOCKPATH_MAX		108	/* sun_path */
+#define BW_RESOLVER_MAX		56	/* "[IPv6]:PORT" */
 #define BW_DEFAULT_CONFIG	"/etc/bouncewall/bouncewall.conf"
 #define BW_ERR_MAX		256
 #define SETTINGS_MAX		64	/* keys in the table, at most */
@@ -97,6 +98,7 @@ struct bw_settings {
 	char dkim_selectors[BW_MAX_SELECTORS][BW_SELECTOR_MAX + 1];
 	unsigned int n_selectors;
 	uint32_t xdp_multi;		/* enum bw_xdp_multi */
+	char posture_resolver[BW_RESOLVER_MAX];	/* "" = /etc/resolv.conf, or "off" */
 };
 
 struct setting_desc {

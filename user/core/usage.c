@@ -19,6 +19,7 @@ static const struct usage_cmd cmds[] = {
 	{ "ledger", "ledger ADDRESS [--json]", true },
 	{ "reload", "reload", true },
 	{ "detach", "detach -i IFACE", true },
+	{ "posture", "posture [DOMAIN]... [-c FILE] [--resolver ADDR] [--selector S]... [--json]", false },
 	{ "help", "help COMMAND", false },
 	{ NULL, NULL, false },
 };
