@@ -8,7 +8,8 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libpcap-dev libxdp-dev xdp-tools libcmocka-dev libssl-dev
 libclang-rt-14-dev libcap-ng-dev iproute2 tcpdump hping3 tshark postfix swaks openssl
 prometheus python3-scapy procps psmisc libnet-ssleay-perl libio-socket-inet6-perl
-time curl groff-base man-db systemd tcpreplay ethtool nftables"
+time curl groff-base man-db systemd tcpreplay ethtool nftables
+libcurl4-openssl-dev libjson-c-dev crowdsec"
 
 missing=""
 for p in $PKGS; do
@@ -27,6 +28,17 @@ if [ -n "$missing" ]; then
 	# writes its own main.cf.  tshark must not ask about non-root capture.
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	# crowdsec's post-install registers with CrowdSec's online API unless
+	# this file already holds something; the lab runs its own offline LAPI
+	# (never the system service, which may or may not have started).
+	case " $missing " in
+	*" crowdsec "*)
+		if [ ! -s /etc/crowdsec/online_api_credentials.yaml ]; then
+			mkdir -p /etc/crowdsec
+			echo "# offline: no Central API (bouncewall lab)" \
+				>/etc/crowdsec/online_api_credentials.yaml
+		fi ;;
+	esac
 	apt-get update -q
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
