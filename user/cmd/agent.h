@@ -8,6 +8,7 @@
  *   agent_ctl.c   answers to control requests (status, top, lists, ...)
  *   enforce.c     rules into the kernel, the mirror and the state file;
  *                 the scorer's decisions; expiry
+ *   fleet*.c      the CrowdSec LAPI: its decisions in, our blocks out
  *
  * Calls go one way: loop -> ctl -> enforce -> io (kern, rules_state).
  */
@@ -37,6 +38,7 @@ enum agent_decision {
 };
 
 struct ring_buffer;
+struct fleet;
 
 struct agent {
 	/* Settings: defaults, then the file, then the command line's
@@ -73,6 +75,7 @@ struct agent {
 	unsigned int n_captures;
 	uint64_t capture_drops;		/* summed over the captures */
 	uint32_t calm_ticks;		/* seconds without capture drops */
+	struct fleet *fleet;		/* crowdsec_url set: fleet.h */
 };
 
 int cmd_run(int argc, char **argv);

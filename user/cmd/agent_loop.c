@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "ctl.h"
 #include "enforce.h"
+#include "fleet.h"
 #include "log.h"
 #include "metrics.h"
 #include "text.h"
@@ -228,6 +229,10 @@ fill_metrics(struct agent *a, struct metrics_snapshot *m)
 	m->monitor_mode = a->settings.mode == BW_MODE_MONITOR;
 	m->state_save_failures = a->save_failures;
 	fill_servers(a, m);
+	if (a->fleet) {
+		m->more = fleet_render_metrics;
+		m->more_arg = a->fleet;
+	}
 }
 
 void
@@ -444,6 +449,9 @@ agent_loop_start(struct agent *a)
 		}
 		log_info("metrics listen=%s", a->settings.metrics_listen);
 	}
+	ret = fleet_start(a);
+	if (ret < 0)
+		return ret;
 	evloop_after_batch(a->loop, after_batch, a);
 	evloop_timer_init(&a->tick, tick, a);
 	evloop_timer_arm(a->loop, &a->tick, evloop_now_ms() + TICK_MS);
@@ -454,6 +462,7 @@ agent_loop_start(struct agent *a)
 void
 agent_loop_stop(struct agent *a)
 {
+	fleet_stop(a);
 	http_metrics_stop(a->metrics);
 	a->metrics = NULL;
 	for (unsigned int i = 0; i < a->n_captures; i++)

@@ -16,6 +16,12 @@ family(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void
+metrics_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	family(f, name, type, help);
+}
+
 static void
 sample(FILE *f, const char *name, const char *labels, uint64_t v)
 {
@@ -169,5 +175,7 @@ metrics_render(FILE *f, const struct metrics_snapshot *m)
 	       "State file writes failed in a row (0 when the last one worked).");
 	sample(f, "bouncewall_state_save_failures", NULL, m->state_save_failures);
 	render_servers(f, m);
+	if (m->more)
+		m->more(f, m->more_arg);
 	return ferror(f) ? -EIO : 0;
 }

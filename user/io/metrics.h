@@ -24,6 +24,10 @@ struct metrics_threshold {
 	double value;		/* base units: seconds for durations */
 };
 
+/* Families another module renders itself (the fleet client's), written
+ * after the agent's own; metrics_family() writes their HELP and TYPE. */
+typedef void metrics_more_fn(FILE *f, const void *arg);
+
 struct metrics_snapshot {
 	const char *version;
 	struct metrics_threshold thresholds[METRICS_THRESHOLDS_MAX];
@@ -61,7 +65,12 @@ struct metrics_snapshot {
 		struct conn_stats st;
 	} servers[METRICS_SERVERS_MAX];
 	unsigned int n_servers;
+	metrics_more_fn *more;		/* NULL: nothing more */
+	const void *more_arg;
 };
+
+/* "# HELP name help" and "# TYPE name type". */
+void metrics_family(FILE *f, const char *name, const char *type, const char *help);
 
 /* Write the exposition text.  Returns 0 or -EIO. */
 int metrics_render(FILE *f, const struct metrics_snapshot *m);
