@@ -30,7 +30,7 @@ print("== machine: %(cpus)s CPUs (%(cpu_model)s), %(mem_gib)s GiB, kernel %(kern
 PY
 
 failed=0
-for b in xdp wire analyze latency memory rss; do
+for b in xdp wire analyze latency memory rss fleet; do
 	case " ${BENCH_ONLY:-$b} " in *" $b "*) ;; *) continue ;; esac
 	s=scripts/bench-$b.sh
 	[ -x "$s" ] || continue

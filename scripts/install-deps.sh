@@ -10,8 +10,12 @@ libclang-rt-14-dev libcap-ng-dev iproute2 tcpdump hping3 tshark postfix swaks op
 prometheus python3-scapy procps psmisc libnet-ssleay-perl libio-socket-inet6-perl
 time curl groff-base man-db systemd tcpreplay ethtool nftables
 libcurl4-openssl-dev libjson-c-dev crowdsec"
+# Registers itself with crowdsec's database when configured: installed once
+# crowdsec is (scripts/bench-fleet.sh's baseline).
+LATE="crowdsec-firewall-bouncer"
 
 missing=""
+updated=0
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
@@ -40,9 +44,26 @@ if [ -n "$missing" ]; then
 		fi ;;
 	esac
 	apt-get update -q
+	updated=1
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
 fi
+
+for p in $LATE; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" && continue
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing package: $p (run as root)" >&2
+		exit 1
+	fi
+	[ "$updated" = 1 ] || apt-get update -q
+	updated=1
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$p"
+	# The bench runs its own copy in a namespace; the system one must not
+	# start filtering this machine's traffic.
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now "$p" >/dev/null 2>&1 || true
+	fi
+done
 
 # bpffs is where the agent pins its maps and link.
 if ! mount | grep -q " /sys/fs/bpf type bpf"; then

@@ -1,14 +1,16 @@
 # shellcheck shell=bash
 # crowdsec.sh - a private CrowdSec Local API for the lab: Debian's crowdsec
 # 1.4 run as the LAPI alone (-no-cs), offline (no online_client), with its
-# own sqlite database, log directory and a free port on 127.0.0.1.  The
+# own sqlite database, log directory and a free port.  The
 # system service is never used or touched.
 #
 # Source it after lib.sh.
 #
 #   lapi_up DIR            write DIR/config.yaml, register a machine for
 #                          cscli, start the LAPI (PID in LAPI_PID, also in
-#                          LAB_PIDS) and wait until it answers; LAPI_URL set
+#                          LAB_PIDS) and wait until it answers; LAPI_URL set.
+#                          It listens on $LAPI_HOST (default 127.0.0.1; the
+#                          lab interface's address reaches the namespace)
 #   lapi_start / lapi_stop the same LAPI again, or stopped (SIGTERM), DB kept
 #   csc ARGS...            cscli against it
 #   free_port              a TCP port nobody listens on now
@@ -18,6 +20,7 @@
 LAPI_DIR=
 LAPI_PID=
 LAPI_URL=
+LAPI_HOST=${LAPI_HOST:-127.0.0.1}
 
 free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -53,9 +56,10 @@ lapi_up() {
 	LAPI_DIR=$1
 	mkdir -p "$LAPI_DIR"
 	port=$(free_port)
-	LAPI_URL=http://127.0.0.1:$port
+	LAPI_URL=http://$LAPI_HOST:$port
 	# The package's config, minus the Central API, with our own paths.
-	/usr/bin/python3 - /etc/crowdsec/config.yaml "$LAPI_DIR" "$port" >"$LAPI_DIR/config.yaml" <<'PY' || return 1
+	/usr/bin/python3 - /etc/crowdsec/config.yaml "$LAPI_DIR" "$LAPI_HOST:$port" \
+		>"$LAPI_DIR/config.yaml" <<'PY' || return 1
 import re, sys
 src, d, port = sys.argv[1:]
 t = open(src).read()
@@ -63,7 +67,7 @@ t = re.sub(r"\n    online_client:[^\n]*\n(      [^\n]*\n)*", "\n", t)
 t = re.sub(r"daemonize: \w+", "daemonize: false", t)
 t = re.sub(r"log_dir: [^\n]*", "log_dir: %s/" % d, t)
 t = re.sub(r"db_path: [^\n]*", "db_path: %s/crowdsec.db\n  use_wal: true" % d, t)
-t = re.sub(r"listen_uri: [^\n]*", "listen_uri: 127.0.0.1:%s" % port, t)
+t = re.sub(r"listen_uri: [^\n]*", "listen_uri: %s" % port, t)
 t = re.sub(r"(client:\n(?:[^\n]*\n)*?\s+credentials_path: )[^\n]*", r"\g<1>%s/cli.yaml" % d, t, count=1)
 t = re.sub(r"(prometheus:\n\s+enabled: )\w+", r"\g<1>false", t)
 assert "online_client" not in t and port in t and d + "/cli.yaml" in t

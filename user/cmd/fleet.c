@@ -325,7 +325,8 @@ pull_done(void *arg, const struct lapi_result *r)
 			 " ignored=%" PRIu64 " total=%zu", full ? "yes" : "no", r->len,
 			 evloop_now_ms() - f->cur.started_ms, f->cur.decisions, f->cur.taken,
 			 f->cur.own, f->cur.applied, f->cur.lifted, ignored, f->lapi.n);
-	enforce_save(f->a);
+	/* The state file follows at the next tick (enforce_save, once a
+	 * second at most), not once per pull. */
 	if (full) {
 		/* Lift what the LAPI no longer has, then go on polling. */
 		f->startup = false;
@@ -453,7 +454,6 @@ on_work(void *arg)
 		evloop_timer_arm(f->a->loop, &f->work, evloop_now_ms());
 		return;
 	}
-	enforce_save(f->a);
 	pull_schedule(f, poll_ms(f));
 }
 
