@@ -14,8 +14,9 @@
  * that is down, slow or garbled costs retries with backoff, counted in
  * the metrics, while the kernel keeps enforcing what it has.
  *
- *   fleet.c       life cycle, the bouncer, the metrics
- *   fleet_push.c  the watcher: login, the push queue, alerts
+ *   fleet.c          life cycle, the bouncer
+ *   fleet_push.c     the watcher: login, the push queue, alerts
+ *   fleet_metrics.c  the bouncewall_crowdsec_* metrics
  */
 #ifndef BW_FLEET_H
 #define BW_FLEET_H
