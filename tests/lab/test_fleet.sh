@@ -57,8 +57,11 @@ crowdsec_poll = ${POLL}s
 CONF
 	chmod "$5" "$1"
 }
-fleet_conf "$LAB_DIR/bouncewall.conf" "$KEY_A" gw-a "$PW_A" 600
+# A's config as the installer leaves it (root:root 0640); B's readable by
+# a group of ordinary users.
+fleet_conf "$LAB_DIR/bouncewall.conf" "$KEY_A" gw-a "$PW_A" 640
 fleet_conf "$LAB_DIR/b.conf" "$KEY_B" gw-b "$PW_B" 640
+chgrp nogroup "$LAB_DIR/b.conf"
 MA=$(free_port) MB=$(free_port)
 agent_start --metrics 127.0.0.1:$MA || exit 1
 BOUNCEWALL_PIN_DIR=$PIN_B "$BW" run -i "$IF_B" --socket "$SOCK_B" --state-dir "$LAB_DIR/b-state" \
@@ -113,9 +116,9 @@ check "A: fleet client started as bouncer and watcher" \
 	grep -q 'fleet url=.* bouncer=yes watcher=yes poll=1s' "$LAB_DIR/agent.log"
 check "A: watcher logged in" wait_for 10 grep -q 'fleet watcher logged in' "$LAB_DIR/agent.log"
 check "B: watcher logged in" wait_for 10 grep -q 'fleet watcher logged in' "$LAB_DIR/agent-b.log"
-check "B warns that its config (mode 0640) shows credentials to its group" \
+check "B warns that its config (0640, group nogroup) shows credentials to that group" \
 	grep -q 'config holds crowdsec credentials but is readable by its group' "$LAB_DIR/agent-b.log"
-check_not "A (mode 0600) does not warn" grep -q 'config holds crowdsec credentials' "$LAB_DIR/agent.log"
+check_not "A (0640, group root) does not warn" grep -q 'config holds crowdsec credentials' "$LAB_DIR/agent.log"
 
 # Nothing blocked yet: B passes SMTP from everyone.
 d0=$(drops "$SOCK_B")

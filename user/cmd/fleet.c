@@ -530,17 +530,23 @@ set_urls(struct fleet *f, const char *url)
 		snprintf(f->shown, sizeof(f->shown), "%.*s%s", (int)(host - url), url, at + 1);
 }
 
-/* Credentials in a file others can read are everybody's. */
+/* Credentials in a file others can read are theirs too.  Group root
+ * (the installer's 0640) is the administrators': no warning for it. */
 static void
 check_config_mode(const struct agent *a)
 {
 	struct stat st;
+	bool world, group;
 
-	if (stat(a->config_path, &st) < 0 || !(st.st_mode & (S_IRGRP | S_IROTH)))
+	if (stat(a->config_path, &st) < 0)
+		return;
+	world = st.st_mode & S_IROTH;
+	group = (st.st_mode & S_IRGRP) && st.st_gid != 0;
+	if (!world && !group)
 		return;
 	log_warn("config holds crowdsec credentials but is readable by %s path=%s mode=%04o "
-		 "hint=\"chmod 600 %s\"", st.st_mode & S_IROTH ? "everyone" : "its group",
-		 a->config_path, (unsigned int)(st.st_mode & 07777), a->config_path);
+		 "gid=%u hint=\"chmod 600 %s\"", world ? "everyone" : "its group", a->config_path,
+		 (unsigned int)(st.st_mode & 07777), (unsigned int)st.st_gid, a->config_path);
 }
 
 int
