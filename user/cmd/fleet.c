@@ -40,6 +40,26 @@ fleet_backoff_ms(unsigned int errors, uint64_t base_ms, uint64_t poll_ms)
 	return d - d / 10 + (uint64_t)random() % (d / 5 + 1);
 }
 
+bool
+fleet_streak_fail(struct fleet_streak *s, long status, const char *why)
+{
+	bool changed = s->n == 0 || s->status != status || strncmp(s->why, why, sizeof(s->why) - 1);
+
+	s->n++;
+	s->status = status;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	return changed || s->n % 100 == 0;
+}
+
+unsigned int
+fleet_streak_ok(struct fleet_streak *s)
+{
+	unsigned int n = s->n;
+
+	memset(s, 0, sizeof(*s));
+	return n;
+}
+
 static uint64_t
 poll_ms(const struct fleet *f)
 {
@@ -274,12 +294,11 @@ pull_failed(struct fleet *f, const struct lapi_result *r, const char *why)
 
 	f->errors[FLEET_OP_PULL]++;
 	f->startup = true;
-	f->pull_errors++;
-	if (f->pull_errors == 1 || f->pull_errors % 100 == 0)
+	if (fleet_streak_fail(&f->pull_errors, r->status, why))
 		log_err("fleet pull failed url=%s status=%ld err=\"%s\" body=\"%s\" errors=%u "
 			"msg=\"kernel keeps its blocks; retrying with backoff\"", f->shown,
-			r->status, why, text_shown(shown, r->body, strlen(r->body)), f->pull_errors);
-	pull_schedule(f, fleet_backoff_ms(f->pull_errors, poll_ms(f), poll_ms(f)));
+			r->status, why, text_shown(shown, r->body, strlen(r->body)), f->pull_errors.n);
+	pull_schedule(f, fleet_backoff_ms(f->pull_errors.n, poll_ms(f), poll_ms(f)));
 }
 
 static void
@@ -288,6 +307,7 @@ pull_done(void *arg, const struct lapi_result *r)
 	struct fleet *f = arg;
 	bool full = f->startup;
 	uint64_t ignored = 0;
+	unsigned int n;
 	int ret = r->err;
 	const char *why = r->what;
 
@@ -308,9 +328,9 @@ pull_done(void *arg, const struct lapi_result *r)
 		pull_failed(f, r, why);
 		return;
 	}
-	if (f->pull_errors)
-		log_info("fleet pull recovered after errors=%u", f->pull_errors);
-	f->pull_errors = 0;
+	n = fleet_streak_ok(&f->pull_errors);
+	if (n)
+		log_info("fleet pull recovered after errors=%u", n);
 	f->pulls++;
 	f->last_pull_ok = kern_now_real();
 	for (int i = 0; i < FLEET_IGNORED_MAX; i++)

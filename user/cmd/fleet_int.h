@@ -59,6 +59,20 @@ struct fleet_push_item {
 	char reason[LAPI_REASON_MAX + 1];
 };
 
+/* Failures of one operation in a row.  Logged at the first, whenever the
+ * reason changes, and every 100th: a LAPI down for a day is a few lines. */
+struct fleet_streak {
+	unsigned int n;
+	long status;
+	char why[64];
+};
+
+/* One more failure; true when it should be logged. */
+bool fleet_streak_fail(struct fleet_streak *s, long status, const char *why);
+
+/* A success: how many failures it ends (0: none), the streak reset. */
+unsigned int fleet_streak_ok(struct fleet_streak *s);
+
 /* What one pull did, for its log line. */
 struct fleet_pull_stats {
 	uint64_t decisions, taken, lifted, applied, own, logged;
@@ -86,7 +100,7 @@ struct fleet {
 	size_t sweep_pos, rec_pos;
 	uint32_t gen;			/* full pulls so far */
 	unsigned int budget;		/* decisions left this turn */
-	unsigned int pull_errors;	/* in a row */
+	struct fleet_streak pull_errors;
 	unsigned int refused_logged;	/* this pull */
 	struct fleet_pull_stats cur;
 	uint64_t last_pull_ok;		/* unix seconds */
@@ -102,7 +116,7 @@ struct fleet {
 	struct lapi_call *push_call, *login_call;
 	char token[LAPI_TOKEN_MAX];
 	int64_t token_expire;		/* unix seconds; 0: none */
-	unsigned int push_errors, login_errors;	/* in a row */
+	struct fleet_streak push_errors, login_errors;
 	bool queue_full_logged;
 
 	/* counters (metrics) */

@@ -149,14 +149,16 @@ login_done(void *arg, const struct lapi_result *r)
 {
 	struct fleet *f = arg;
 	char shown[TEXT_SHOWN_BUF], at[32];
+	const char *why;
+	unsigned int n;
 	int64_t exp = 0;
 
 	f->login_call = NULL;
 	if (r->err == 0 && r->status == 200 &&
 	    lapi_login_parse(r->body, r->len, f->token, sizeof(f->token), &exp) == 0) {
-		if (f->login_errors)
-			log_info("fleet login recovered after errors=%u", f->login_errors);
-		f->login_errors = 0;
+		n = fleet_streak_ok(&f->login_errors);
+		if (n)
+			log_info("fleet login recovered after errors=%u", n);
 		f->token_expire = exp;
 		log_info("fleet watcher logged in token_expires=%s",
 			 lapi_time_format(exp, at, sizeof(at)));
@@ -165,13 +167,13 @@ login_done(void *arg, const struct lapi_result *r)
 	}
 	explicit_bzero(f->token, sizeof(f->token));
 	f->errors[FLEET_OP_LOGIN]++;
-	if (f->login_errors++ == 0)
-		log_err("fleet login failed url=%s status=%ld err=\"%s\" body=\"%s\"%s", f->shown,
-			r->status, r->err ? r->what : "refused",
-			text_shown(shown, r->body, strlen(r->body)),
-			r->status == 401 || r->status == 403 ?
+	why = r->err ? r->what : r->status == 200 ? "an answer without a token" : "refused";
+	if (fleet_streak_fail(&f->login_errors, r->status, why))
+		log_err("fleet login failed url=%s status=%ld err=\"%s\" body=\"%s\" errors=%u%s",
+			f->shown, r->status, why, text_shown(shown, r->body, strlen(r->body)),
+			f->login_errors.n, r->status == 401 || r->status == 403 ?
 			" hint=\"check crowdsec_login and crowdsec_password\"" : "");
-	push_soon(f, fleet_backoff_ms(f->login_errors, 1000, poll_ms(f)));
+	push_soon(f, fleet_backoff_ms(f->login_errors.n, 1000, poll_ms(f)));
 }
 
 static void
@@ -219,6 +221,7 @@ push_done(void *arg, const struct lapi_result *r)
 	struct fleet *f = arg;
 	size_t n = f->in_flight, sent = 0;
 	char cidr[ADDR_CIDR_STRLEN], shown[TEXT_SHOWN_BUF];
+	const char *why;
 	bool ok = r->err == 0 && (r->status == 201 || r->status == 200);
 
 	f->push_call = NULL;
@@ -242,9 +245,10 @@ push_done(void *arg, const struct lapi_result *r)
 		pop(f, n);
 		if (ok) {
 			f->pushed += sent;
-			if (f->push_errors)
-				log_info("fleet push recovered after errors=%u", f->push_errors);
-			f->push_errors = 0;
+			unsigned int failed = fleet_streak_ok(&f->push_errors);
+
+			if (failed)
+				log_info("fleet push recovered after errors=%u", failed);
 		} else {
 			f->push_dropped += sent;
 			f->errors[FLEET_OP_PUSH]++;
@@ -258,13 +262,14 @@ push_done(void *arg, const struct lapi_result *r)
 	f->errors[FLEET_OP_PUSH]++;
 	if (r->status == 401 || r->status == 403)
 		explicit_bzero(f->token, sizeof(f->token));	/* log in again */
-	if (f->push_errors++ == 0)
-		log_err("fleet push failed url=%s status=%ld err=\"%s\" queued=%zu "
-			"msg=\"retrying with backoff\"", f->shown, r->status,
-			r->err ? r->what : "unexpected HTTP status", f->q_len);
+	why = r->err ? r->what : "unexpected HTTP status";
+	if (fleet_streak_fail(&f->push_errors, r->status, why))
+		log_err("fleet push failed url=%s status=%ld err=\"%s\" queued=%zu errors=%u "
+			"msg=\"retrying with backoff\"", f->shown, r->status, why, f->q_len,
+			f->push_errors.n);
 	/* A token that just expired is renewed at once; anything else waits. */
-	push_soon(f, r->status == 401 && f->push_errors == 1 ? 0 :
-		  fleet_backoff_ms(f->push_errors, 1000, poll_ms(f)));
+	push_soon(f, r->status == 401 && f->push_errors.n == 1 ? 0 :
+		  fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
 }
 
 /* The batch at the head of the queue as JSON into *body; how many items
@@ -355,7 +360,8 @@ push_run(void *arg)
 	free(body);
 	if (ret < 0) {
 		f->errors[FLEET_OP_PUSH]++;
-		push_soon(f, fleet_backoff_ms(++f->push_errors, 1000, poll_ms(f)));
+		fleet_streak_fail(&f->push_errors, 0, strerror(-ret));
+		push_soon(f, fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
 		return;
 	}
 	f->in_flight = span;
