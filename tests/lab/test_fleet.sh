@@ -231,9 +231,10 @@ syns $S1 $B4 10
 d1=$(drops "$SOCK_B")
 check "B's kernel keeps dropping the fleet's block meanwhile ($((d1 - d0)) of 10)" [ $((d1 - d0)) -ge 10 ]
 lapi_start || exit 1
-# Retries back off up to ten polls (10 s at least): recovery within that
-# and two more polls.
-RECOVER=$((10 + 2 * POLL + 3))
+# Retries back off up to ten polls, 10 s at least, +10% jitter: A's push
+# and B's pull are each retried within 11 s of the LAPI's return, then B
+# takes up to two polls; the rest is slack for a loaded machine.
+RECOVER=$((11 + 2 * POLL + 7))
 if wait_for $RECOVER has "$SOCK_B" $LAB_NET4.62/32 crowdsec; then
 	ok "B enforces what A blocked while the LAPI was down, ${WAITED}s after it returned"
 else
