@@ -349,7 +349,8 @@ for n in sorted({int(k.rsplit(".", 1)[1]) for k in rows if ".startup_ms." in k})
                bw[1]["scrape_p99_ms"], bw[1]["scrape_median_ms"],
                bw[1]["scrapes_over_20ms"], bw[1]["scrapes"]))
 print("\npropagation: operator block on A -> in B's kernel maps")
-for k in sorted(k for k in rows if k.startswith("fleet.propagation_ms.")):
+for k in sorted((k for k in rows if k.startswith("fleet.propagation_ms.")),
+               key=lambda k: rows[k][1]["poll_ms"]):
     v, extra = rows[k]
     emit(k.replace("fleet.propagation_ms", "fleet.block_a_to_b_ms.median"), v, "ms",
          "crowdsec_poll", extra["poll_ms"], per_trial=extra["per_trial"])
