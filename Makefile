@@ -24,8 +24,10 @@ CLANG		?= clang
 BPFTOOL		?= bpftool
 MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 
-PKGS		:= libbpf libpcap libcap-ng libcrypto libcares
-PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS		:= libbpf libpcap libcap-ng libcrypto libcares libcurl json-c
+# json-c's pkg-config adds -I.../json-c, whose json.h would shadow
+# user/core/json.h; sources include <json-c/...> instead.
+PKG_CFLAGS	:= $(filter-out %/json-c,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS		?= -O2 -g

@@ -47,7 +47,7 @@ PY
 
 failed=0
 start=$SECONDS
-for b in xdp wire analyze latency memory rss policy mta; do
+for b in xdp wire analyze latency memory rss policy mta fleet; do
 	case " ${BENCH_ONLY:-$b} " in *" $b "*) ;; *) continue ;; esac
 	s=scripts/bench-$b.sh
 	[ -x "$s" ] || continue

@@ -8,9 +8,14 @@ PKGS="clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libpcap-dev libxdp-dev xdp-tools libcmocka-dev libssl-dev wireshark-common
 libclang-rt-14-dev libcap-ng-dev iproute2 tcpdump hping3 tshark postfix swaks openssl
 prometheus python3-scapy procps psmisc libnet-ssleay-perl libio-socket-inet6-perl
-time curl groff-base man-db systemd tcpreplay ethtool nftables libc-ares-dev dnsmasq-base"
+time curl groff-base man-db systemd tcpreplay ethtool nftables libc-ares-dev dnsmasq-base
+libcurl4-openssl-dev libjson-c-dev crowdsec"
+# Registers itself with crowdsec's database when configured: installed once
+# crowdsec is (scripts/bench-fleet.sh's baseline).
+LATE="crowdsec-firewall-bouncer"
 
 missing=""
+updated=0
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
@@ -27,10 +32,38 @@ if [ -n "$missing" ]; then
 	# writes its own main.cf.  tshark must not ask about non-root capture.
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	# crowdsec's post-install registers with CrowdSec's online API unless
+	# this file already holds something; the lab runs its own offline LAPI
+	# (never the system service, which may or may not have started).
+	case " $missing " in
+	*" crowdsec "*)
+		if [ ! -s /etc/crowdsec/online_api_credentials.yaml ]; then
+			mkdir -p /etc/crowdsec
+			echo "# offline: no Central API (bouncewall lab)" \
+				>/etc/crowdsec/online_api_credentials.yaml
+		fi ;;
+	esac
 	apt-get update -q
+	updated=1
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
 fi
+
+for p in $LATE; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" && continue
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing package: $p (run as root)" >&2
+		exit 1
+	fi
+	[ "$updated" = 1 ] || apt-get update -q
+	updated=1
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$p"
+	# The bench runs its own copy in a namespace; the system one must not
+	# start filtering this machine's traffic.
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now "$p" >/dev/null 2>&1 || true
+	fi
+done
 
 # bpffs is where the agent pins its maps and link.
 if ! mount | grep -q " /sys/fs/bpf type bpf"; then

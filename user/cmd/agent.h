@@ -9,6 +9,7 @@
  *   enforce.c     rules into the kernel, the mirror and the state file;
  *                 the scorer's decisions; expiry
  *   agent_posture.c  the protected domains' SPF/DMARC/DKIM, rechecked
+ *   fleet*.c      the CrowdSec LAPI: its decisions in, our blocks out
  *
  * Calls go one way: loop -> ctl -> enforce -> io (kern, rules_state).
  */
@@ -40,6 +41,7 @@ enum agent_decision {
 struct ring_buffer;
 struct postfix_svc;
 struct agent_posture;
+struct fleet;
 
 struct agent {
 	/* Settings: defaults, then the file, then the command line's
@@ -79,6 +81,7 @@ struct agent {
 	uint32_t calm_ticks;		/* seconds without capture drops */
 
 	struct agent_posture *posture;	/* agent_posture.c */
+	struct fleet *fleet;		/* crowdsec_url set: fleet.h */
 };
 
 int cmd_run(int argc, char **argv);

@@ -23,6 +23,7 @@
 #include "agent_posture.h"
 #include "ctl.h"
 #include "enforce.h"
+#include "fleet.h"
 #include "log.h"
 #include "metrics.h"
 #include "text.h"
@@ -253,6 +254,8 @@ agent_publish_metrics(struct agent *a)
 		metrics_render(f, m);
 		postfix_metrics(f, a);
 		agent_posture_metrics(a, f);
+		if (a->fleet)
+			fleet_render_metrics(f, a->fleet);
 		if (fclose(f) == 0)
 			http_metrics_publish(a->metrics, text, len);
 	}
@@ -457,6 +460,9 @@ agent_loop_start(struct agent *a)
 	ret = agent_posture_start(a);
 	if (ret < 0)
 		return ret;
+	ret = fleet_start(a);
+	if (ret < 0)
+		return ret;
 	evloop_after_batch(a->loop, after_batch, a);
 	evloop_timer_init(&a->tick, tick, a);
 	evloop_timer_arm(a->loop, &a->tick, evloop_now_ms() + TICK_MS);
@@ -470,6 +476,7 @@ agent_loop_stop(struct agent *a)
 	postfix_save_ledger(a, true);
 	postfix_stop(a);
 	agent_posture_stop(a);
+	fleet_stop(a);
 	http_metrics_stop(a->metrics);
 	a->metrics = NULL;
 	for (unsigned int i = 0; i < a->n_captures; i++)

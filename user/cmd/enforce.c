@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "enforce.h"
+#include "fleet.h"
 #include "log.h"
 #include "names.h"
 #include "rules_state.h"
@@ -105,12 +106,21 @@ enforce_put(struct agent *a, bool allow, const struct rule_entry *e, enum enforc
 	if (ret < 0) {
 		undo(a, allow, &e->cidr, old ? &saved : NULL, now);
 		a->rules_dirty = was_dirty;
+	} else if (!allow) {
+		fleet_block_put(a, e);
 	}
 	return ret;
 }
 
 int
 enforce_del(struct agent *a, bool allow, const struct bw_cidr *c)
+{
+	return enforce_del_persist(a, allow, c, ENFORCE_SAVE_NOW);
+}
+
+int
+enforce_del_persist(struct agent *a, bool allow, const struct bw_cidr *c,
+		    enum enforce_persist p)
 {
 	struct rule_set *s = list(a, allow);
 	struct rule_entry *old = rules_find(s, c), saved;
@@ -127,7 +137,7 @@ enforce_del(struct agent *a, bool allow, const struct bw_cidr *c)
 	rules_del(s, c);
 	enforce_config(a);
 	a->rules_dirty = true;
-	ret = save_now(a);
+	ret = p == ENFORCE_SAVE_NOW ? save_now(a) : 0;
 	if (ret < 0) {
 		rules_put(s, &saved);
 		kern_put_rule(&a->kern, allow, &saved, now);

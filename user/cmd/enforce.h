@@ -2,7 +2,8 @@
  * enforce.h - the one way a rule changes: the kernel first, then the
  * mirror, then the state file; a refused step undoes the earlier ones, so
  * a rejected change changes nothing.  Operators (control requests), the
- * scorer (decisions) and expiry all come through here.
+ * scorer (decisions), the fleet (fleet.c) and expiry all come through
+ * here; every block put is shown to the fleet, which pushes ours.
  *
  * Functions return 0 or -errno:
  *   -E2BIG   the list already uses BW_MAX_PLENS prefix lengths
@@ -29,6 +30,11 @@ int enforce_put(struct agent *a, bool allow, const struct rule_entry *e,
 
 /* Delete c from the allow or block list; -ENOENT when absent. */
 int enforce_del(struct agent *a, bool allow, const struct bw_cidr *c);
+
+/* The same, saved now or (ENFORCE_SAVE_LATER: the fleet lifting many
+ * decisions) at the end of the pass. */
+int enforce_del_persist(struct agent *a, bool allow, const struct bw_cidr *c,
+			enum enforce_persist p);
 
 /* The settings changed: write the kernel's config. */
 int enforce_config(struct agent *a);

@@ -16,6 +16,12 @@ family(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void
+metrics_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	family(f, name, type, help);
+}
+
 static void
 sample(FILE *f, const char *name, const char *labels, uint64_t v)
 {

@@ -63,6 +63,9 @@ struct metrics_snapshot {
 	unsigned int n_servers;
 };
 
+/* "# HELP name help" and "# TYPE name type". */
+void metrics_family(FILE *f, const char *name, const char *type, const char *help);
+
 /* Write the exposition text.  Returns 0 or -EIO. */
 int metrics_render(FILE *f, const struct metrics_snapshot *m);
 

@@ -1,0 +1,416 @@
+/*
+ * fleet_push.c - the watcher (fleet.h): our blocks go to the LAPI as
+ * alerts, each with one ban decision.
+ *
+ * A block is queued once per CIDR; the ledger records what the LAPI
+ * holds, so a block decided again without outlasting that is not pushed
+ * twice, and the bouncer recognises the decision when the LAPI streams it
+ * back (fleet.c: is_own).  A batch leaves the queue only when the LAPI
+ * took it: a LAPI that is down delays pushes (with backoff), never loses
+ * or repeats them.  The watcher logs in for a JWT and logs in again
+ * before it expires or when the LAPI answers 401.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet_int.h"
+#include "log.h"
+#include "text.h"
+
+static uint64_t
+poll_ms(const struct fleet *f)
+{
+	return f->a->settings.crowdsec_poll * 1000;
+}
+
+static struct fleet_push_item *
+item(struct fleet *f, size_t k)
+{
+	return &f->queue[(f->q_head + k) % FLEET_PUSH_QUEUE];
+}
+
+static uint16_t
+slot_of(const struct fleet *f, size_t k)
+{
+	return (uint16_t)((f->q_head + k) % FLEET_PUSH_QUEUE);
+}
+
+/* Is the queue slot part of the batch the LAPI is being sent? */
+static bool
+in_flight(const struct fleet *f, uint16_t slot)
+{
+	size_t k = (slot + FLEET_PUSH_QUEUE - f->q_head) % FLEET_PUSH_QUEUE;
+
+	return f->push_call && k < f->in_flight;
+}
+
+static void
+push_soon(struct fleet *f, uint64_t delay_ms)
+{
+	evloop_timer_arm(f->a->loop, &f->push_timer, evloop_now_ms() + delay_ms);
+}
+
+static void
+enqueue(struct fleet *f, const struct rule_entry *r, uint64_t until)
+{
+	struct fleet_entry *le = fleet_table_find(&f->ledger, &r->cidr), ne = { 0 };
+	struct fleet_push_item *it;
+
+	if (le && le->state == FLEET_PUSHED && until <= le->until + FLEET_PUSH_EXTEND_S)
+		return;		/* the LAPI already has it, as long */
+	if (le && le->state == FLEET_QUEUED && !in_flight(f, le->slot)) {
+		it = &f->queue[le->slot];
+		if (until > it->until)
+			it->until = le->until = until;
+		it->origin = r->origin;
+		snprintf(it->reason, sizeof(it->reason), "%.*s", LAPI_REASON_MAX, r->text);
+		return;
+	}
+	if (f->q_len >= FLEET_PUSH_QUEUE) {
+		f->push_dropped++;
+		if (!f->queue_full_logged)
+			log_warn("fleet push queue full size=%d msg=\"blocks stay local until the LAPI "
+				 "catches up\"", FLEET_PUSH_QUEUE);
+		f->queue_full_logged = true;
+		return;
+	}
+	ne.cidr = r->cidr;
+	ne.state = FLEET_QUEUED;
+	ne.until = until;
+	ne.slot = slot_of(f, f->q_len);
+	if (fleet_table_put(&f->ledger, &ne, NULL) < 0) {
+		f->push_dropped++;
+		return;
+	}
+	it = &f->queue[ne.slot];
+	memset(it, 0, sizeof(*it));
+	it->cidr = r->cidr;
+	it->until = until;
+	it->origin = r->origin;
+	snprintf(it->reason, sizeof(it->reason), "%.*s", LAPI_REASON_MAX, r->text);
+	f->q_len++;
+	if (!f->push_call && !f->login_call)
+		push_soon(f, 0);
+}
+
+void
+fleet_block_put(struct agent *a, const struct rule_entry *e)
+{
+	struct fleet *f = a->fleet;
+	uint64_t now, until;
+
+	if (!f || !f->watcher || e->action != BW_ACT_BLOCK)
+		return;
+	if (e->origin != BW_ORIGIN_SCORER && e->origin != BW_ORIGIN_OPERATOR)
+		return;		/* the fleet's own decisions never go back */
+	/* A gateway in monitor mode only counts; its scorer must not make
+	 * the rest of the fleet drop.  An operator's block is meant. */
+	if (e->origin == BW_ORIGIN_SCORER && a->settings.mode == BW_MODE_MONITOR)
+		return;
+	now = kern_now_real();
+	until = e->expires ? e->expires : now + FLEET_PERMANENT_S;
+	if (until > now)
+		enqueue(f, e, until);
+}
+
+/* The queue's head item k is done with: its ledger entry follows. */
+static void
+settle(struct fleet *f, size_t k, bool pushed)
+{
+	struct fleet_push_item *it = item(f, k);
+	struct fleet_entry *le = fleet_table_find(&f->ledger, &it->cidr);
+
+	if (!le || le->state != FLEET_QUEUED || le->slot != slot_of(f, k))
+		return;		/* a newer item of the same CIDR is queued */
+	if (pushed) {
+		le->state = FLEET_PUSHED;
+		le->until = it->until;
+	} else {
+		fleet_table_del(&f->ledger, &it->cidr);
+	}
+}
+
+static void
+pop(struct fleet *f, size_t n)
+{
+	f->q_head = (f->q_head + n) % FLEET_PUSH_QUEUE;
+	f->q_len -= n;
+	if (f->q_len < FLEET_PUSH_QUEUE / 2)
+		f->queue_full_logged = false;
+}
+
+/* ---- login ---- */
+
+static void
+login_done(void *arg, const struct lapi_result *r)
+{
+	struct fleet *f = arg;
+	char shown[TEXT_SHOWN_BUF], at[32];
+	const char *why;
+	unsigned int n;
+	int64_t exp = 0;
+
+	f->login_call = NULL;
+	if (r->err == 0 && r->status == 200 &&
+	    lapi_login_parse(r->body, r->len, f->token, sizeof(f->token), &exp) == 0) {
+		n = fleet_streak_ok(&f->login_errors);
+		if (n)
+			log_info("fleet login recovered after errors=%u", n);
+		f->token_expire = exp;
+		log_info("fleet watcher logged in token_expires=%s",
+			 lapi_time_format(exp, at, sizeof(at)));
+		push_soon(f, 0);
+		return;
+	}
+	explicit_bzero(f->token, sizeof(f->token));
+	f->errors[FLEET_OP_LOGIN]++;
+	why = r->err ? r->what : r->status == 200 ? "an answer without a token" : "refused";
+	if (fleet_streak_fail(&f->login_errors, r->status, why))
+		log_err("fleet login failed url=%s status=%ld err=\"%s\" body=\"%s\" errors=%u%s",
+			f->shown, r->status, why, text_shown(shown, r->body, strlen(r->body)),
+			f->login_errors.n, r->status == 401 || r->status == 403 ?
+			" hint=\"check crowdsec_login and crowdsec_password\"" : "");
+	push_soon(f, fleet_backoff_ms(f->login_errors.n, 1000, poll_ms(f)));
+}
+
+static void
+login_start(struct fleet *f)
+{
+	char url[BW_URL_MAX + 32], *body = NULL;
+	size_t len = 0;
+	struct lapi_request r = { 0 };
+	FILE *m = open_memstream(&body, &len);
+	int ret = m ? 0 : -ENOMEM;
+
+	if (m) {
+		ret = lapi_login_format(m, f->a->settings.crowdsec_login,
+					f->a->settings.crowdsec_password);
+		if (fclose(m) != 0 && ret == 0)
+			ret = -ENOMEM;
+	}
+	snprintf(url, sizeof(url), "%s/v1/watchers/login", f->base);
+	r.method = "POST";
+	r.url = url;
+	r.body = body;
+	r.body_len = len;
+	r.max_body = FLEET_SMALL_BODY_MAX;
+	r.timeout_ms = FLEET_CALL_TIMEOUT_MS;
+	r.on_done = login_done;
+	r.arg = f;
+	if (ret == 0)
+		ret = lapi_call_start(f->http, &r, &f->login_call);
+	if (body) {
+		explicit_bzero(body, len);	/* the password; curl has its copy */
+		free(body);
+	}
+	if (ret < 0) {
+		struct lapi_result res = { .err = ret, .body = "", .what = strerror(-ret) };
+
+		login_done(f, &res);
+	}
+}
+
+/* ---- pushing ---- */
+
+static void
+push_done(void *arg, const struct lapi_result *r)
+{
+	struct fleet *f = arg;
+	size_t n = f->in_flight, sent = 0;
+	char cidr[ADDR_CIDR_STRLEN], shown[TEXT_SHOWN_BUF];
+	const char *why;
+	bool ok = r->err == 0 && (r->status == 201 || r->status == 200);
+
+	f->push_call = NULL;
+	f->in_flight = 0;
+	if (ok || (r->err == 0 && r->status >= 400 && r->status < 500 && r->status != 401 &&
+		   r->status != 403)) {
+		/* Taken, or refused as malformed: sending it again would not help. */
+		for (size_t k = 0; k < n; k++) {
+			struct fleet_push_item *it = item(f, k);
+
+			if (it->dead)
+				continue;
+			settle(f, k, ok);
+			sent++;
+			if (ok && sent <= FLEET_LOG_DECISIONS)
+				log_info("fleet pushed cidr=%s ttl=%" PRIu64 "s scenario=%s",
+					 addr_format_cidr(&it->cidr, cidr, sizeof(cidr)),
+					 it->until - kern_now_real(), it->origin == BW_ORIGIN_OPERATOR ?
+					 LAPI_SCENARIO_OPERATOR : LAPI_SCENARIO_SCORER);
+		}
+		pop(f, n);
+		if (ok) {
+			f->pushed += sent;
+			unsigned int failed = fleet_streak_ok(&f->push_errors);
+
+			if (failed)
+				log_info("fleet push recovered after errors=%u", failed);
+		} else {
+			f->push_dropped += sent;
+			f->errors[FLEET_OP_PUSH]++;
+			log_err("fleet push refused status=%ld alerts=%zu body=\"%s\"", r->status, sent,
+				text_shown(shown, r->body, strlen(r->body)));
+		}
+		if (f->q_len)
+			push_soon(f, 0);
+		return;
+	}
+	f->errors[FLEET_OP_PUSH]++;
+	if (r->status == 401 || r->status == 403)
+		explicit_bzero(f->token, sizeof(f->token));	/* log in again */
+	why = r->err ? r->what : "unexpected HTTP status";
+	if (fleet_streak_fail(&f->push_errors, r->status, why))
+		log_err("fleet push failed url=%s status=%ld err=\"%s\" queued=%zu errors=%u "
+			"msg=\"retrying with backoff\"", f->shown, r->status, why, f->q_len,
+			f->push_errors.n);
+	/* A token that just expired is renewed at once; anything else waits. */
+	push_soon(f, r->status == 401 && f->push_errors.n == 1 ? 0 :
+		  fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
+}
+
+/* The batch at the head of the queue as JSON into *body; how many items
+ * it spans (sent or dead) in *span.  0 or -errno; -ENOENT: nothing left
+ * to send in it. */
+static int
+batch_format(struct fleet *f, uint64_t now, char **body, size_t *len, size_t *span)
+{
+	struct lapi_push *p = calloc(FLEET_PUSH_BATCH, sizeof(*p));
+	size_t n = f->q_len < FLEET_PUSH_BATCH ? f->q_len : FLEET_PUSH_BATCH, count = 0;
+	FILE *m;
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		struct fleet_push_item *it = item(f, k);
+
+		if (!it->dead && it->until <= now) {
+			it->dead = true;	/* expired before the LAPI was reachable */
+			f->push_dropped++;
+			settle(f, k, false);
+		}
+		if (it->dead)
+			continue;
+		p[count].cidr = it->cidr;
+		p[count].ttl = it->until - now;
+		p[count].origin = it->origin;
+		snprintf(p[count].reason, sizeof(p[count].reason), "%s", it->reason);
+		count++;
+	}
+	*span = n;
+	ret = count ? 0 : -ENOENT;
+	m = ret == 0 ? open_memstream(body, len) : NULL;
+	if (ret == 0 && !m)
+		ret = -ENOMEM;
+	if (m) {
+		ret = lapi_alerts_format(m, p, count, (int64_t)now, BW_VERSION);
+		if (fclose(m) != 0 && ret == 0)
+			ret = -ENOMEM;
+	}
+	free(p);
+	return ret;
+}
+
+static void
+push_run(void *arg)
+{
+	struct fleet *f = arg;
+	uint64_t now = kern_now_real();
+	char url[BW_URL_MAX + 32], auth[LAPI_TOKEN_MAX + 32], *body = NULL;
+	struct lapi_request r = { 0 };
+	size_t len = 0, span = 0;
+	int ret;
+
+	if (f->push_call || f->login_call)
+		return;
+	if (!f->token[0] || (int64_t)now + FLEET_RENEW_S >= f->token_expire) {
+		/* Once at start (to show bad credentials early), then when
+		 * there is something to push. */
+		if (f->q_len || !f->token_expire)
+			login_start(f);
+		return;
+	}
+	if (!f->q_len)
+		return;
+	ret = batch_format(f, now, &body, &len, &span);
+	if (ret == -ENOENT) {
+		pop(f, span);
+		if (f->q_len)
+			push_soon(f, 0);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/v1/alerts", f->base);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
+	r.method = "POST";
+	r.url = url;
+	r.headers[0] = auth;
+	r.body = body;
+	r.body_len = len;
+	r.max_body = FLEET_SMALL_BODY_MAX;
+	r.timeout_ms = FLEET_CALL_TIMEOUT_MS;
+	r.on_done = push_done;
+	r.arg = f;
+	if (ret == 0)
+		ret = lapi_call_start(f->http, &r, &f->push_call);
+	explicit_bzero(auth, sizeof(auth));
+	free(body);
+	if (ret < 0) {
+		f->errors[FLEET_OP_PUSH]++;
+		fleet_streak_fail(&f->push_errors, 0, strerror(-ret));
+		push_soon(f, fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
+		return;
+	}
+	f->in_flight = span;
+}
+
+/* ---- life cycle ---- */
+
+void
+fleet_push_maint(struct fleet *f, uint64_t now)
+{
+	size_t budget = f->ledger.n / 30 > FLEET_BATCH ? f->ledger.n / 30 : FLEET_BATCH;
+
+	/* Forget pushes the LAPI has let expire (and their echoes with them). */
+	while (budget-- && f->ledger.n) {
+		struct fleet_entry *e;
+
+		if (f->ledger_pos >= f->ledger.n)
+			f->ledger_pos = 0;
+		e = &f->ledger.v[f->ledger_pos];
+		if (e->state == FLEET_PUSHED && e->until + FLEET_ECHO_SLACK_S < now)
+			fleet_table_del(&f->ledger, &e->cidr);
+		else
+			f->ledger_pos++;
+	}
+}
+
+int
+fleet_push_start(struct fleet *f)
+{
+	uint8_t seed[16];
+
+	memcpy(seed, f->lapi.seed, sizeof(seed));
+	seed[0] ^= 0x5a;
+	fleet_table_init(&f->ledger, FLEET_LEDGER_MAX, seed);
+	f->queue = calloc(FLEET_PUSH_QUEUE, sizeof(*f->queue));
+	if (!f->queue)
+		return -ENOMEM;
+	evloop_timer_init(&f->push_timer, push_run, f);
+	push_soon(f, 0);
+	return 0;
+}
+
+void
+fleet_push_stop(struct fleet *f)
+{
+	if (f->a->loop)
+		evloop_timer_cancel(f->a->loop, &f->push_timer);
+	free(f->queue);
+	f->queue = NULL;
+	fleet_table_free(&f->ledger);
+	explicit_bzero(f->token, sizeof(f->token));
+}
