@@ -37,9 +37,12 @@
 
 #define BW_MAX_PORTS		8	/* SMTP ports the kernel knows */
 #define BW_MAX_PLENS		16	/* prefix lengths per list and family */
-/* Entries per rule map (and per list in the agent).  A hash map's bucket
- * array is sized by max_entries, used or not: 16 MiB for each of the four
- * rule maps. */
+/* Entries per rule map (and per list in the agent): the max_rules setting,
+ * at most BW_RULES_MAX.  A hash map's bucket array is sized by max_entries,
+ * used or not (16 bytes a bucket, the count rounded up to a power of two),
+ * so the object is compiled with the default and the loader sizes the maps
+ * from the setting before it loads them. */
+#define BW_RULES_DEFAULT	(1 << 17)
 #define BW_RULES_MAX		(1 << 20)
 #define BW_RATE_MAX		(1 << 18)	/* sources rate-tracked (LRU) */
 #define BW_EVENTS_BYTES		(256 * 1024)
@@ -112,9 +115,30 @@ struct bw_rate_state {
 };
 
 /*
- * The single entry of bw_config (array map, key 0).  The agent writes the
- * derived fields (intervals) together with the rates so the kernel never
- * divides.  A rate of 0 disables that bucket.
+ * Settings that only change with a restart (smtp_ports, prefix_v4,
+ * prefix_v6): the program's read-only global data (the object's .rodata,
+ * variable bw_static), written into the opened object before it is loaded
+ * (kern_build_static(), kern_obj_set_static()).  The verifier knows these
+ * values: unused port slots cost nothing, and most other ports are turned
+ * away by one test of port_mask without reading any map.  Every loader
+ * (agent, tests, benchmarks) sets it the same way.
+ */
+struct bw_static {
+	__u64 port_mask;		/* bit p % 64 set for each p in ports:
+					 * a port is SMTP only if both say so */
+	__u16 ports[BW_MAX_PORTS];	/* host byte order */
+	__u32 n_ports;			/* valid entries of ports */
+	__u32 prefix_v4;		/* 0..32: rate-tracking prefix */
+	__u32 prefix_v6;		/* 0..128 */
+	__u32 pad;
+};
+
+/*
+ * The single entry of bw_config (array map, key 0): the settings that
+ * change live (`threshold set`, reload) and the rules' prefix lengths.
+ * The agent writes the derived fields (intervals) together with the rates
+ * so the kernel never divides.  A rate of 0 disables that bucket.  Only
+ * packets to an SMTP port read it.
  */
 struct bw_config {
 	__u32 mode;			/* enum bw_mode */
@@ -126,11 +150,6 @@ struct bw_config {
 	__u64 throttle_interval_ns;	/* 1e9 / throttle_rate */
 	__u64 throttle_tau_ns;		/* throttle_interval_ns * throttle burst */
 	__u64 event_interval_ns;	/* min gap between events per source */
-	__u32 prefix_v4;		/* 0..32: rate-tracking prefix */
-	__u32 prefix_v6;		/* 0..128 */
-	__u16 ports[BW_MAX_PORTS];	/* host byte order, 0 = unused */
-	__u32 port_bits;		/* bit p % 32 set for each p in ports:
-					 * a port is SMTP only if both say so */
 	/* Prefix lengths (128-bit form) in use, per list and address family
 	 * (128 when it holds hosts), longest first; n_* says how many are
 	 * valid.  An IPv4 source walks only the _v4 lists, an IPv6 source
@@ -139,7 +158,6 @@ struct bw_config {
 	__u32 n_allow_plens_v6;
 	__u32 n_block_plens_v4;
 	__u32 n_block_plens_v6;
-	__u32 pad;
 	__u8 allow_plens_v4[BW_MAX_PLENS];
 	__u8 allow_plens_v6[BW_MAX_PLENS];
 	__u8 block_plens_v4[BW_MAX_PLENS];
@@ -151,7 +169,10 @@ struct bw_config {
 enum bw_counter {
 	/* Every packet the program saw.  The kernel leaves this slot at 0:
 	 * it is the sum of the five top-level classes below (UNPARSED,
-	 * NOT_TCP, NOT_SMTP, SMTP, NO_CONFIG), which readers fill in. */
+	 * NOT_TCP, NOT_SMTP, SMTP, NO_CONFIG), which readers fill in.  The
+	 * kernel counts a dropped SMTP packet only in its DROP_* slot (one
+	 * increment less on a flood's path): readers add DROP_BLOCK,
+	 * DROP_RATELIMIT and DROP_THROTTLE to SMTP. */
 	BW_CNT_PACKETS = 0,
 	BW_CNT_PASS_UNPARSED,		/* parse could not finish: passed */
 	BW_CNT_PASS_NOT_TCP,		/* not IP/TCP, or a fragment */
@@ -196,7 +217,8 @@ _Static_assert(sizeof(struct bw_key4) == 8, "bw_key4 layout");
 _Static_assert(sizeof(struct bw_rule) == 16, "bw_rule layout");
 _Static_assert(sizeof(struct bw_allow) == 8, "bw_allow layout");
 _Static_assert(sizeof(struct bw_rate_state) == 40, "bw_rate_state layout");
-_Static_assert(sizeof(struct bw_config) == 168, "bw_config layout");
+_Static_assert(sizeof(struct bw_config) == 136, "bw_config layout");
+_Static_assert(sizeof(struct bw_static) == 40, "bw_static layout");
 _Static_assert(sizeof(struct bw_event) == 48, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 8 * BW_CNT_MAX, "bw_counters layout");
 

@@ -128,6 +128,7 @@ build_config_per_family(void **state)
 {
 	struct bw_settings set;
 	struct bw_config cfg;
+	struct bw_static st;
 	struct rules r = { 0 };
 	struct rule_entry e;
 
@@ -152,8 +153,15 @@ build_config_per_family(void **state)
 	assert_int_equal(cfg.allow_plens_v4[0], 128);
 	assert_int_equal(cfg.n_allow_plens_v6, 1);
 	assert_int_equal(cfg.allow_plens_v6[0], 64);
-	/* 25, 465, 587 by default: their bits and no other. */
-	assert_int_equal(cfg.port_bits, 1U << 25 | 1U << (465 % 32) | 1U << (587 % 32));
+	/* The restart-only part: 25, 465, 587 by default, their mask bits
+	 * and no other; the rate-tracking prefixes. */
+	kern_build_static(&set, &st);
+	assert_int_equal(st.n_ports, 3);
+	assert_int_equal(st.ports[0], 25);
+	assert_int_equal(st.ports[2], 587);
+	assert_true(st.port_mask == (1ULL << 25 | 1ULL << (465 % 64) | 1ULL << (587 % 64)));
+	assert_int_equal(st.prefix_v4, 32);
+	assert_int_equal(st.prefix_v6, 64);
 	rules_free(&r);
 }
 
