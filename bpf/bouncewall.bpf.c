@@ -46,12 +46,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Restart-only settings: the loader writes them before the load. */
 const volatile struct bw_static bw_static = {};
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bw_config);
-} bw_config SEC(".maps");
+/* The live settings: writable global data in a section of its own (an
+ * internal array map of one entry, BW_MAP_CONFIG), written whole by the
+ * agent (kern_write_config).  Reading it costs one load, where a map
+ * lookup cost a helper's worth.  All zero until then: the program passes
+ * everything and counts NO_CONFIG. */
+struct bw_config bw_cfg SEC(".data.config") = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -553,15 +553,14 @@ smtp_packet(struct xdp_md *ctx, struct bw_counters *ctr, void *l4,
 	struct bw_config *cfg;
 	struct tcphdr *tcph;
 	struct bw_src src;
-	__u32 zero = 0;
 	bool syn;
 
 	if (parse_tcp(&c, data_end, &tcph) < 0) {
 		*reason = BW_CNT_PASS_UNPARSED;
 		return XDP_PASS;
 	}
-	cfg = bpf_map_lookup_elem(&bw_config, &zero);
-	if (!cfg) {
+	cfg = &bw_cfg;
+	if (!cfg->event_interval_ns) {
 		*reason = BW_CNT_NO_CONFIG;
 		return XDP_PASS;
 	}

@@ -26,7 +26,10 @@
  * A rule's family is that of its address (IPv4-mapped or not), never its
  * length: fd00::/112 is an IPv6 rule, 10.0.0.0/8 (plen 104) an IPv4 one.
  */
-#define BW_MAP_CONFIG		"bw_config"
+/* The live config is the program's writable global data, not a map of
+ * its own: libbpf's internal map for the section, found by that name.  It
+ * is not pinned: each loaded program has its own, written by the agent. */
+#define BW_MAP_CONFIG		".data.config"
 #define BW_MAP_STATS		"bw_stats"
 #define BW_MAP_ALLOW4		"bw_allow4"
 #define BW_MAP_BLOCK4		"bw_block4"
@@ -57,7 +60,7 @@ enum bw_mode {
 /*
  * Key of bw_allow / bw_block (IPv6 rules): a prefix length and the address
  * masked to it; a host is plen 128.  A source is looked up one hash probe
- * per distinct prefix length of its family in use (listed in bw_config),
+ * per distinct prefix length of its family in use (listed in bw_cfg),
  * longest first, so a host costs one probe, the hot path never walks a
  * trie, and pays nothing for lengths nobody configured.  Also the key of
  * bw_rate (a source prefix of either family).
@@ -134,11 +137,14 @@ struct bw_static {
 };
 
 /*
- * The single entry of bw_config (array map, key 0): the settings that
- * change live (`threshold set`, reload) and the rules' prefix lengths.
+ * The program's global variable bw_cfg (section .data.config, its only
+ * variable; userspace writes it as entry 0 of that section's array map):
+ * the settings that change live (`threshold set`, reload) and the rules'
+ * prefix lengths.
  * The agent writes the derived fields (intervals) together with the rates
  * so the kernel never divides.  A rate of 0 disables that bucket.  Only
- * packets to an SMTP port read it.
+ * packets to an SMTP port read it; while event_interval_ns is 0 (never
+ * written) they pass and count NO_CONFIG.
  */
 struct bw_config {
 	__u32 mode;			/* enum bw_mode */
@@ -189,7 +195,7 @@ enum bw_counter {
 	BW_CNT_EVENTS,			/* heavy-hitter events sent */
 	BW_CNT_EVENTS_LOST,		/* ring buffer full */
 	BW_CNT_RATE_MAP_FULL,		/* could not track a new source */
-	BW_CNT_NO_CONFIG,		/* config map unreachable: passed */
+	BW_CNT_NO_CONFIG,		/* config not written yet: passed */
 	BW_CNT_MAX
 };
 

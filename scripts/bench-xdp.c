@@ -420,8 +420,7 @@ rand_v6(char *buf, size_t len)
 static int
 bw_map_fds(struct prog *p)
 {
-	memset(&p->k, 0, sizeof(p->k));
-	p->k.lock_fd = -1;
+	kern_init(&p->k);
 	p->k.config_fd = map_fd(p, BW_MAP_CONFIG);
 	p->k.stats_fd = map_fd(p, BW_MAP_STATS);
 	p->k.rate_fd = map_fd(p, BW_MAP_RATE);

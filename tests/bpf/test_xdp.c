@@ -1275,8 +1275,7 @@ load_program(void)
 		return -1;
 	}
 	env.prog_fd = bpf_program__fd(prog);
-	memset(&env.k, 0, sizeof(env.k));
-	env.k.lock_fd = -1;
+	kern_init(&env.k);
 	env.k.config_fd = find_map(BW_MAP_CONFIG);
 	env.k.stats_fd = find_map(BW_MAP_STATS);
 	env.k.rate_fd = find_map(BW_MAP_RATE);

@@ -69,7 +69,7 @@ run_refused() {
 	rc=$?
 	check "$what: run exits 1 (got $rc)" [ "$rc" = 1 ]
 	check "$what: says why" grep -q -- "$pat" "$log" || tail -5 "$log"
-	check_not "$what: nothing left pinned" [ -e "$BOUNCEWALL_PIN_DIR/bw_config" ]
+	check_not "$what: nothing left pinned" [ -e "$BOUNCEWALL_PIN_DIR/bw_stats" ]
 }
 
 # probe SRC PORT: a handshake from lab host SRC to the protected side.
@@ -148,7 +148,7 @@ dispatcher_checks() {
 	agent_stop
 	check "SIGTERM: bouncewall gone from the dispatcher" [ "$(count_prog bouncewall_xdp)" = 0 ]
 	check "SIGTERM: xdp-filter still attached" [ "$(count_prog xdpfilt_alw_all)" = 1 ]
-	check "SIGTERM: pins removed" [ ! -e "$BOUNCEWALL_PIN_DIR/bw_config" ]
+	check "SIGTERM: pins removed" [ ! -e "$BOUNCEWALL_PIN_DIR/bw_stats" ]
 	check "xdp-filter still drops its source" probe_blocked $XFBLOCKED 25
 	check "bouncewall's source passes again" probe $BWBLOCKED 25
 

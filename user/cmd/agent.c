@@ -400,7 +400,7 @@ cmd_run(int argc, char **argv)
 		return 1;
 	a->sfd = -1;
 	a->ctl_fd = -1;
-	a->kern.lock_fd = -1;
+	kern_init(&a->kern);
 	ret = parse_flags(a, &ra, argc, argv);
 	if (ret) {
 		free(a);

@@ -67,7 +67,6 @@ kern_parse_xdp_mode(const char *s, enum kern_xdp_mode *mode)
 static void
 skel_maps(struct bouncewall_bpf *skel, struct bpf_map *maps[KERN_MAP_MAX])
 {
-	maps[KERN_MAP_CONFIG] = skel ? skel->maps.bw_config : NULL;
 	maps[KERN_MAP_STATS] = skel ? skel->maps.bw_stats : NULL;
 	maps[KERN_MAP_ALLOW4] = skel ? skel->maps.bw_allow4 : NULL;
 	maps[KERN_MAP_ALLOW] = skel ? skel->maps.bw_allow : NULL;
@@ -172,17 +171,27 @@ release(struct kern *k)
 	k->lock_fd = -1;
 }
 
+void
+kern_init(struct kern *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->lock_fd = -1;
+	k->config_fd = k->stats_fd = k->rate_fd = k->events_fd = -1;
+	for (int i = 0; i < KERN_RM_MAX; i++)
+		k->allow_fd[i] = k->block_fd[i] = -1;
+	k->multi_config_fd = -1;
+	for (int i = 0; i < KERN_MAP_MAX; i++)
+		k->map_old_fd[i] = -1;
+}
+
 int
 kern_open(struct kern *k, const struct bw_settings *s)
 {
 	struct bpf_map *maps[KERN_MAP_MAX];
 	int ret;
 
-	memset(k, 0, sizeof(*k));
-	k->lock_fd = -1;
+	kern_init(k);
 	k->settings = s;
-	for (int i = 0; i < KERN_MAP_MAX; i++)
-		k->map_old_fd[i] = -1;
 	if (mkdir(kern_pin_dir(), 0700) < 0 && errno != EEXIST) {
 		ret = -errno;
 		log_err("mkdir path=%s err=\"%s\" hint=\"is bpffs mounted on /sys/fs/bpf?\"",
@@ -210,7 +219,7 @@ kern_open(struct kern *k, const struct bw_settings *s)
 		release(k);
 		return ret;
 	}
-	k->config_fd = bpf_map__fd(k->skel->maps.bw_config);
+	k->config_fd = bpf_map__fd(k->skel->maps.data_config);
 	k->stats_fd = bpf_map__fd(k->skel->maps.bw_stats);
 	k->allow_fd[KERN_RM_V4] = bpf_map__fd(k->skel->maps.bw_allow4);
 	k->allow_fd[KERN_RM_V6] = bpf_map__fd(k->skel->maps.bw_allow);

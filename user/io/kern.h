@@ -46,9 +46,9 @@ struct bouncewall_bpf;
 struct ring_buffer;
 struct kern_multi;
 
-/* The object's maps, in the order kern_pin.c walks them. */
+/* The object's pinned maps, in the order kern_pin.c walks them.  (Its
+ * config is global data, each program its own.) */
 enum kern_map {
-	KERN_MAP_CONFIG,
 	KERN_MAP_STATS,
 	KERN_MAP_ALLOW4,
 	KERN_MAP_ALLOW,
@@ -77,6 +77,8 @@ struct kern {
 	int map_old_fd[KERN_MAP_MAX];	/* a pinned map of another size the
 					 * entries were copied from; -1 */
 	struct kern_multi *multi;	/* the program as libxdp loads it */
+	int multi_config_fd;		/* its config; -1 until loaded */
+	struct bw_config cfg;		/* as last written, for a later load */
 	struct kern_iface ifaces[BW_MAX_IFACES];
 	unsigned int n_ifaces;
 	/* kern_rate_count_step()'s pass over bw_rate */
@@ -90,6 +92,10 @@ struct kern {
  * on bpffs, for running several agents side by side, as the lab tests do)
  * or BW_PIN_DIR. */
 const char *kern_pin_dir(void);
+
+/* An empty struct kern: no fds held (-1), nothing loaded.  Tests and
+ * benchmarks that point one at an object's maps start from this. */
+void kern_init(struct kern *k);
 
 /* Parse "auto", "native", "generic". 0 or -EINVAL. */
 int kern_parse_xdp_mode(const char *s, enum kern_xdp_mode *mode);

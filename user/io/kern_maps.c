@@ -71,10 +71,21 @@ kern_obj_setup(struct bpf_object *obj, const struct bw_settings *s)
 	void *buf;
 	int off, ret;
 
+	struct bpf_map *cfg = bpf_object__find_map_by_name(obj, BW_MAP_CONFIG);
+	__u32 cfg_size = 0;
+
 	off = btf_var_offset(bpf_object__btf(obj), ".rodata", "bw_static", &size);
 	init = ro ? bpf_map__initial_value(ro, &sz) : NULL;
 	if (off < 0 || size != sizeof(st) || !init || (size_t)off + size > sz) {
 		log_err("bpf object lacks bw_static in .rodata (built from another bouncewall.h?)");
+		return -EINVAL;
+	}
+	/* kern_write_config() writes the whole section as one struct. */
+	if (btf_var_offset(bpf_object__btf(obj), BW_MAP_CONFIG, "bw_cfg", &cfg_size) != 0 ||
+	    cfg_size != sizeof(struct bw_config) || !cfg ||
+	    bpf_map__value_size(cfg) != sizeof(struct bw_config)) {
+		log_err("bpf object's %s is not one struct bw_config (built from another bouncewall.h?)",
+			BW_MAP_CONFIG);
 		return -EINVAL;
 	}
 	kern_build_static(s, &st);
@@ -128,11 +139,19 @@ kern_write_config(struct kern *k, const struct bw_settings *s, const struct rule
 	__u32 zero = 0;
 
 	kern_build_config(s, r, &cfg);
-	if (bpf_map_update_elem(k->config_fd, &zero, &cfg, BPF_ANY) < 0) {
-		int ret = -errno;
+	k->cfg = cfg;
+	/* The skeleton's program, and libxdp's copy of it once loaded. */
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? k->multi_config_fd : k->config_fd;
 
-		log_err("map update map=%s err=\"%s\"", BW_MAP_CONFIG, strerror(-ret));
-		return ret;
+		if (fd < 0)
+			continue;
+		if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) < 0) {
+			int ret = -errno;
+
+			log_err("map update map=%s err=\"%s\"", BW_MAP_CONFIG, strerror(-ret));
+			return ret;
+		}
 	}
 	return 0;
 }

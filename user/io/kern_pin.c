@@ -58,6 +58,10 @@ kern_pin_prepare(struct kern *k, struct bpf_map *const maps[KERN_MAP_MAX])
 	__u32 len;
 	int fd, ret;
 
+	/* Versions before the config became global data pinned it. */
+	if (kern_pin_path(path, sizeof(path), "bw_config") == 0)
+		unlink(path);
+
 	for (int i = 0; i < KERN_MAP_MAX; i++) {
 		const char *name = bpf_map__name(maps[i]);
 
@@ -241,7 +245,7 @@ kern_pin_map_ids(const struct kern *k, __u32 *ids, unsigned int max)
 	char path[PATH_MAX];
 	unsigned int n = 0;
 	static const char *const names[KERN_MAP_MAX] = {
-		BW_MAP_CONFIG, BW_MAP_STATS, BW_MAP_ALLOW4, BW_MAP_ALLOW,
+		BW_MAP_STATS, BW_MAP_ALLOW4, BW_MAP_ALLOW,
 		BW_MAP_BLOCK4, BW_MAP_BLOCK, BW_MAP_RATE, BW_MAP_EVENTS,
 	};
 

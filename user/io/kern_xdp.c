@@ -112,6 +112,11 @@ multi_open(struct kern *k)
 		if (ret == 0)
 			ret = bpf_map__set_pin_path(map, path);
 	}
+	/* libxdp loads it when it attaches it: it starts with the config
+	 * the agent wrote last, and gets every later one (kern_write_config). */
+	if (ret == 0)
+		ret = bpf_map__set_initial_value(bpf_object__find_map_by_name(m->obj, BW_MAP_CONFIG),
+						 &k->cfg, sizeof(k->cfg));
 	if (ret == 0) {
 		m->prog = xdp_program__from_bpf_obj(m->obj, NULL);
 		ret = xdp_err(m->prog);
@@ -141,6 +146,7 @@ kern_xdp_free(struct kern *k)
 	bpf_object__close(k->multi->obj);
 	free(k->multi);
 	k->multi = NULL;
+	k->multi_config_fd = -1;
 }
 
 /* Whether program id uses one of the maps ids[] (then it is ours). */
@@ -320,6 +326,7 @@ kern_xdp_join(struct kern *k, struct kern_iface *ifc, enum kern_xdp_mode mode)
 	if (ret < 0)
 		return ret;
 	ifc->attach = KERN_ATTACH_LIBXDP;
+	k->multi_config_fd = bpf_map__fd(bpf_object__find_map_by_name(k->multi->obj, BW_MAP_CONFIG));
 	if (n_old) {
 		/* Ours is in: the old one can go.  Should that fail, both
 		 * run, the same rules twice: harmless, and logged. */
