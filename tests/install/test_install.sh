@@ -33,8 +33,8 @@ if [ ! -x "$BIN" ]; then
 fi
 
 # --- names the sources define --------------------------------------------
-# Config keys: "name default live" per line, from user/config.c's table.
-$PY - "$ROOT/user/config.c" >"$WORK/keys" <<'EOF'
+# Config keys: "name default live" per line, from user/core/settings.c's table.
+$PY - "$ROOT/user/core/settings.c" >"$WORK/keys" <<'EOF'
 import re, sys
 src = open(sys.argv[1]).read()
 start = src.index("table[S_COUNT] = {")
@@ -44,11 +44,11 @@ for m in re.finditer(r'\[S_\w+\]\s*=\s*\{\s*"(\w+)",\s*"([^"]*)",(.*?)(true|fals
 EOF
 KEYS=$(awk '{print $1}' "$WORK/keys")
 LIVE=$(awk '$3 == "true" {print $1}' "$WORK/keys")
-METRICS=$(grep -o 'family(f, "[a-z_]*"' "$ROOT/user/metrics.c" | sed 's/.*"\([a-z_]*\)"/\1/')
-# Client commands from request.c's usage table, plus run and analyze.
-COMMANDS="run analyze $(grep -o '{ "[a-z]*", "' "$ROOT/user/request.c" | sed 's/{ "\([a-z]*\)".*/\1/')"
+METRICS=$(grep -o 'family(f, "[a-z_]*"' "$ROOT/user/io/metrics.c" | sed 's/.*"\([a-z_]*\)"/\1/')
+# Commands from usage.c's table (help is the completion's own).
+COMMANDS="$(grep -o '{ "[a-z]*", "' "$ROOT/user/core/usage.c" | sed 's/{ "\([a-z]*\)".*/\1/' | grep -vx help)"
 # run's long options, from agent.c.
-RUN_OPTS=$(sed -n '/static const struct option opts\[\]/,/{ 0 }/p' "$ROOT/user/agent.c" |
+RUN_OPTS=$(sed -n '/static const struct option opts\[\]/,/{ 0 }/p' "$ROOT/user/cmd/agent.c" |
 	grep -o '{ "[a-z-]*"' | sed 's/{ "\(.*\)"/\1/')
 check "sources: config keys found (>= 19)" [ "$(echo "$KEYS" | wc -w)" -ge 19 ]
 check "sources: metric families found (>= 13)" [ "$(echo "$METRICS" | wc -w)" -ge 13 ]
@@ -121,7 +121,7 @@ unit_has() { grep -qx "$1" "$UNIT"; }
 # shellcheck disable=SC2016 # $MAINPID is literal unit text
 for line in 'Type=exec' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
 	'RestartPreventExitStatus=2' \
-	'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_NET_RAW' \
+	'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN' \
 	'ProtectSystem=strict' 'ReadWritePaths=/sys/fs/bpf' 'StateDirectory=bouncewall' \
 	'RuntimeDirectory=bouncewall' 'ProtectHome=yes' 'PrivateTmp=yes' 'NoNewPrivileges=yes' \
 	'LimitMEMLOCK=infinity' 'Documentation=man:bouncewall(8)' 'WantedBy=multi-user.target'; do
