@@ -42,7 +42,10 @@
  *
  * Usage: bench-xdp [-r REPEAT] [-n ROUNDS] [-c 0|1] [-j JSON_FILE]
  *                  -b BOUNCEWALL.o -t TRIVIAL.o [-f XDPFILT_IP.o]
- *                  [-F XDPFILT_ALL.o]
+ *                  [-F XDPFILT_ALL.o] [-i PROG_ID]
+ * -i adds a column for a program already loaded (a running agent's, say,
+ * of another version: `bpftool link show`), on the agent's rows, not
+ * written to JSON.
  * JSON lines are appended to JSON_FILE, one per measurement.  Not a test:
  * it reports the targets and always exits 0 once it has measured.
  */
@@ -86,6 +89,7 @@ enum col {
 	COL_XF_IP,
 	COL_XF_ALL,
 	COL_AGENT,
+	COL_ATTACHED,		/* -i PROG_ID: a program already loaded */
 	COL_BW,
 	COL_BW_LOADED,
 	COL_CURVE,		/* the curve columns follow */
@@ -117,7 +121,7 @@ static const struct fill {
 
 static const char *const col_names[COL_MAX] = {
 	"trivial_pass", "trivial_drop", "xdp-filter(ip)", "xdp-filter(all)",
-	"agent", "bouncewall", "bw_loaded",
+	"agent", "prog -i", "bouncewall", "bw_loaded",
 	"hosts_1", "hosts_1k", "hosts_100k", "hosts_1M",
 	"cidrs_1", "cidrs_1k", "cidrs_10k", "cidrs_100k",
 };
@@ -125,7 +129,7 @@ static const char *const col_names[COL_MAX] = {
 /* JSON names: no parentheses. */
 static const char *const col_ids[COL_MAX] = {
 	"trivial_pass", "trivial_drop", "xdp_filter_ip", "xdp_filter_all",
-	"bouncewall_agent", "bouncewall", "bouncewall_loaded",
+	"bouncewall_agent", "attached", "bouncewall", "bouncewall_loaded",
 	"bouncewall_hosts_1", "bouncewall_hosts_1k", "bouncewall_hosts_100k",
 	"bouncewall_hosts_1M", "bouncewall_cidrs_1", "bouncewall_cidrs_1k",
 	"bouncewall_cidrs_10k", "bouncewall_cidrs_100k",
@@ -588,7 +592,7 @@ measured(size_t r, int c)
 		return false;
 	if (c >= COL_CURVE)
 		return rows[r].curve;
-	if (c == COL_AGENT)
+	if (c == COL_AGENT || c == COL_ATTACHED)
 		return rows[r].agent;
 	return true;
 }
@@ -744,6 +748,9 @@ print_targets(void)
 			if (progs[COL_AGENT].loaded)
 				target(rows[r].name, "agent/trivial_pass",
 				       cells[r][COL_AGENT].median / x, 1.30, true);
+			if (progs[COL_ATTACHED].loaded)
+				target(rows[r].name, "prog -i/trivial_pass",
+				       cells[r][COL_ATTACHED].median / x, 1.30, true);
 			target(rows[r].name, "bouncewall/trivial_pass",
 			       cells[r][COL_BW].median / x, 1.30, true);
 		}
@@ -752,6 +759,9 @@ print_targets(void)
 			if (measured(r, COL_AGENT))
 				target(rows[r].name, "agent/xdp-filter(all)",
 				       cells[r][COL_AGENT].median / x, 0.50, true);
+			if (measured(r, COL_ATTACHED))
+				target(rows[r].name, "prog -i/xdp-filter(all)",
+				       cells[r][COL_ATTACHED].median / x, 0.50, true);
 			target(rows[r].name, "bouncewall/xdp-filter(all)",
 			       cells[r][COL_BW].median / x, 0.50, true);
 		}
@@ -789,7 +799,7 @@ report(FILE *json, __u32 repeat, int rounds)
 			char name[128], base[128];
 			int b = baseline_col(r, c);
 
-			if (!measured(r, c))
+			if (!measured(r, c) || c == COL_ATTACHED)
 				continue;
 			snprintf(name, sizeof(name), "xdp.%s.%s", col_ids[c], rows[r].name);
 			if (b < 0) {
@@ -817,7 +827,7 @@ usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [-r REPEAT] [-n ROUNDS] [-c 0|1] [-j JSON_FILE]\n"
 		"          -b BOUNCEWALL.o -t TRIVIAL.o [-f XDPFILT_ALW_IP.o]\n"
-		"          [-F XDPFILT_ALW_ALL.o]\n",
+		"          [-F XDPFILT_ALW_ALL.o] [-i PROG_ID]\n",
 		prog);
 }
 
@@ -829,9 +839,10 @@ main(int argc, char **argv)
 	unsigned long repeat = 1000000;
 	FILE *json = NULL;
 	int rounds = 21, curve = 1, opt, i, c, code = 1;
+	__u32 attached_id = 0;
 	size_t r;
 
-	while ((opt = getopt(argc, argv, "r:n:c:j:b:t:f:F:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:c:j:b:t:f:F:i:h")) != -1) {
 		switch (opt) {
 		case 'c': curve = atoi(optarg); break;
 		case 'r': repeat = strtoul(optarg, NULL, 0); break;
@@ -841,6 +852,7 @@ main(int argc, char **argv)
 		case 't': triv_path = optarg; break;
 		case 'f': xf_ip = optarg; break;
 		case 'F': xf_all = optarg; break;
+		case 'i': attached_id = (__u32)strtoul(optarg, NULL, 0); break;
 		default: usage(argv[0]); return 2;
 		}
 	}
@@ -859,6 +871,14 @@ main(int argc, char **argv)
 	if (load_prog(triv_path, "trivial_pass", NULL, &progs[COL_PASS]) ||
 	    load_prog(triv_path, "trivial_drop", NULL, &progs[COL_DROP]))
 		return 1;
+	if (attached_id) {
+		progs[COL_ATTACHED].fd = bpf_prog_get_fd_by_id(attached_id);
+		if (progs[COL_ATTACHED].fd < 0) {
+			fprintf(stderr, "program id %u: %s\n", attached_id, strerror(errno));
+			goto out;
+		}
+		progs[COL_ATTACHED].loaded = true;
+	}
 	if (agent_setup(&progs[COL_AGENT]) < 0) {
 		fprintf(stderr, "the agent's kern_open() failed\n");
 		goto out;

@@ -6,7 +6,9 @@
 #   JSON_FILE  one JSON object per measurement is appended to it
 # Environment: REPEAT (runs per measurement, default 1000000), ROUNDS
 # (medianed, default 21), CPU (pinned to, default 1), CURVE (0 skips the
-# cost curve over 1..1M host and 1..100k CIDR entries, default 1), CC, CLANG.
+# cost curve over 1..1M host and 1..100k CIDR entries, default 1),
+# ATTACHED (a loaded program's id, measured beside the others: a running
+# agent of another version), CC, CLANG.
 #
 # Prints the tables and the targets (non-SMTP <= 1.3x trivial and blocked
 # drop <= 0.5x xdp-filter's default program, both for the program as the
@@ -53,6 +55,9 @@ mkdir -p "$out"
 	-c scripts/bench-xdp-trivial.bpf.c -o "$out/trivial.bpf.o"
 
 set -- -r "$repeat" -n "$rounds" -c "$curve" -b build/bouncewall.bpf.o -t "$out/trivial.bpf.o"
+if [ -n "${ATTACHED:-}" ]; then
+	set -- "$@" -i "$ATTACHED"
+fi
 if f=$(find_xdpfilt xdpfilt_alw_ip.o); then
 	set -- "$@" -f "$f"
 else
