@@ -24,7 +24,7 @@ CLANG		?= clang
 BPFTOOL		?= bpftool
 MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 
-PKGS		:= libbpf libpcap libcap-ng libcrypto libcares libcurl json-c
+PKGS		:= libbpf libxdp libpcap libcap-ng libcrypto libcares libcurl json-c
 # json-c's pkg-config adds -I.../json-c, whose json.h would shadow
 # user/core/json.h; sources include <json-c/...> instead.
 PKG_CFLAGS	:= $(filter-out %/json-c,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
@@ -149,10 +149,18 @@ $(SAN)/tests/test_%: tests/unit/test_%.c $(SAN)/libbw.a
 	$(Q)$(CC) $(BW_CFLAGS) $(SAN_FLAGS) $(INC_ALL) $< $(SAN)/libbw.a $(BW_LDLIBS) \
 		-lcmocka -o $@
 
-$(BUILD)/tests/test_%: tests/bpf/test_%.c $(BUILD)/bouncewall.bpf.o
+# BPF tests set the object up with the agent's own code (kern_obj_setup,
+# kern_write_config, kern_read_stats).
+$(BUILD)/tests/test_%: tests/bpf/test_%.c $(BUILD)/bouncewall.bpf.o $(BUILD)/libbw.a
 	$(Q)mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(BW_CFLAGS) $(INC_ALL) $< $(BW_LDLIBS) -o $@
+	$(Q)$(CC) $(BW_CFLAGS) $(INC_ALL) $< $(BUILD)/libbw.a $(BW_LDLIBS) -o $@
+
+# The XDP benchmark sets bouncewall up with the agent's own code.
+$(BUILD)/bench/bench-xdp: scripts/bench-xdp.c $(BUILD)/libbw.a
+	$(Q)mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BW_CFLAGS) $(INC_ALL) $< $(BUILD)/libbw.a $(BW_LDLIBS) -o $@
 
 $(BUILD)/bench/bench_memory: tests/bench/bench_memory.c $(BUILD)/libbw.a
 	$(Q)mkdir -p $(@D)

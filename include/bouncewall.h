@@ -26,7 +26,10 @@
  * A rule's family is that of its address (IPv4-mapped or not), never its
  * length: fd00::/112 is an IPv6 rule, 10.0.0.0/8 (plen 104) an IPv4 one.
  */
-#define BW_MAP_CONFIG		"bw_config"
+/* The live config is the program's writable global data, not a map of
+ * its own: libbpf's internal map for the section, found by that name.  It
+ * is not pinned: each loaded program has its own, written by the agent. */
+#define BW_MAP_CONFIG		".data.config"
 #define BW_MAP_STATS		"bw_stats"
 #define BW_MAP_ALLOW4		"bw_allow4"
 #define BW_MAP_BLOCK4		"bw_block4"
@@ -37,9 +40,12 @@
 
 #define BW_MAX_PORTS		8	/* SMTP ports the kernel knows */
 #define BW_MAX_PLENS		16	/* prefix lengths per list and family */
-/* Entries per rule map (and per list in the agent).  A hash map's bucket
- * array is sized by max_entries, used or not: 16 MiB for each of the four
- * rule maps. */
+/* Entries per rule map (and per list in the agent): the max_rules setting,
+ * at most BW_RULES_MAX.  A hash map's bucket array is sized by max_entries,
+ * used or not (16 bytes a bucket, the count rounded up to a power of two),
+ * so the object is compiled with the default and the loader sizes the maps
+ * from the setting before it loads them. */
+#define BW_RULES_DEFAULT	(1 << 17)
 #define BW_RULES_MAX		(1 << 20)
 #define BW_RATE_MAX		(1 << 18)	/* sources rate-tracked (LRU) */
 #define BW_EVENTS_BYTES		(256 * 1024)
@@ -54,7 +60,7 @@ enum bw_mode {
 /*
  * Key of bw_allow / bw_block (IPv6 rules): a prefix length and the address
  * masked to it; a host is plen 128.  A source is looked up one hash probe
- * per distinct prefix length of its family in use (listed in bw_config),
+ * per distinct prefix length of its family in use (listed in bw_cfg),
  * longest first, so a host costs one probe, the hot path never walks a
  * trie, and pays nothing for lengths nobody configured.  Also the key of
  * bw_rate (a source prefix of either family).
@@ -112,9 +118,33 @@ struct bw_rate_state {
 };
 
 /*
- * The single entry of bw_config (array map, key 0).  The agent writes the
- * derived fields (intervals) together with the rates so the kernel never
- * divides.  A rate of 0 disables that bucket.
+ * Settings that only change with a restart (smtp_ports, prefix_v4,
+ * prefix_v6): the program's read-only global data (the object's .rodata,
+ * variable bw_static), written into the opened object before it is loaded
+ * (kern_build_static(), kern_obj_set_static()).  The verifier knows these
+ * values: unused port slots cost nothing, and most other ports are turned
+ * away by one test of port_mask without reading any map.  Every loader
+ * (agent, tests, benchmarks) sets it the same way.
+ */
+struct bw_static {
+	__u64 port_mask;		/* bit p % 64 set for each p in ports:
+					 * a port is SMTP only if both say so */
+	__u16 ports[BW_MAX_PORTS];	/* host byte order */
+	__u32 n_ports;			/* valid entries of ports */
+	__u32 prefix_v4;		/* 0..32: rate-tracking prefix */
+	__u32 prefix_v6;		/* 0..128 */
+	__u32 pad;
+};
+
+/*
+ * The program's global variable bw_cfg (section .data.config, its only
+ * variable; userspace writes it as entry 0 of that section's array map):
+ * the settings that change live (`threshold set`, reload) and the rules'
+ * prefix lengths.
+ * The agent writes the derived fields (intervals) together with the rates
+ * so the kernel never divides.  A rate of 0 disables that bucket.  Only
+ * packets to an SMTP port read it; while event_interval_ns is 0 (never
+ * written) they pass and count NO_CONFIG.
  */
 struct bw_config {
 	__u32 mode;			/* enum bw_mode */
@@ -126,11 +156,6 @@ struct bw_config {
 	__u64 throttle_interval_ns;	/* 1e9 / throttle_rate */
 	__u64 throttle_tau_ns;		/* throttle_interval_ns * throttle burst */
 	__u64 event_interval_ns;	/* min gap between events per source */
-	__u32 prefix_v4;		/* 0..32: rate-tracking prefix */
-	__u32 prefix_v6;		/* 0..128 */
-	__u16 ports[BW_MAX_PORTS];	/* host byte order, 0 = unused */
-	__u32 port_bits;		/* bit p % 32 set for each p in ports:
-					 * a port is SMTP only if both say so */
 	/* Prefix lengths (128-bit form) in use, per list and address family
 	 * (128 when it holds hosts), longest first; n_* says how many are
 	 * valid.  An IPv4 source walks only the _v4 lists, an IPv6 source
@@ -139,7 +164,6 @@ struct bw_config {
 	__u32 n_allow_plens_v6;
 	__u32 n_block_plens_v4;
 	__u32 n_block_plens_v6;
-	__u32 pad;
 	__u8 allow_plens_v4[BW_MAX_PLENS];
 	__u8 allow_plens_v6[BW_MAX_PLENS];
 	__u8 block_plens_v4[BW_MAX_PLENS];
@@ -151,7 +175,10 @@ struct bw_config {
 enum bw_counter {
 	/* Every packet the program saw.  The kernel leaves this slot at 0:
 	 * it is the sum of the five top-level classes below (UNPARSED,
-	 * NOT_TCP, NOT_SMTP, SMTP, NO_CONFIG), which readers fill in. */
+	 * NOT_TCP, NOT_SMTP, SMTP, NO_CONFIG), which readers fill in.  The
+	 * kernel counts a dropped SMTP packet only in its DROP_* slot (one
+	 * increment less on a flood's path): readers add DROP_BLOCK,
+	 * DROP_RATELIMIT and DROP_THROTTLE to SMTP. */
 	BW_CNT_PACKETS = 0,
 	BW_CNT_PASS_UNPARSED,		/* parse could not finish: passed */
 	BW_CNT_PASS_NOT_TCP,		/* not IP/TCP, or a fragment */
@@ -168,7 +195,7 @@ enum bw_counter {
 	BW_CNT_EVENTS,			/* heavy-hitter events sent */
 	BW_CNT_EVENTS_LOST,		/* ring buffer full */
 	BW_CNT_RATE_MAP_FULL,		/* could not track a new source */
-	BW_CNT_NO_CONFIG,		/* config map unreachable: passed */
+	BW_CNT_NO_CONFIG,		/* config not written yet: passed */
 	BW_CNT_MAX
 };
 
@@ -196,7 +223,8 @@ _Static_assert(sizeof(struct bw_key4) == 8, "bw_key4 layout");
 _Static_assert(sizeof(struct bw_rule) == 16, "bw_rule layout");
 _Static_assert(sizeof(struct bw_allow) == 8, "bw_allow layout");
 _Static_assert(sizeof(struct bw_rate_state) == 40, "bw_rate_state layout");
-_Static_assert(sizeof(struct bw_config) == 168, "bw_config layout");
+_Static_assert(sizeof(struct bw_config) == 136, "bw_config layout");
+_Static_assert(sizeof(struct bw_static) == 40, "bw_static layout");
 _Static_assert(sizeof(struct bw_event) == 48, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 8 * BW_CNT_MAX, "bw_counters layout");
 

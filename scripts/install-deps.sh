@@ -9,7 +9,7 @@ libpcap-dev libxdp-dev xdp-tools libcmocka-dev libssl-dev wireshark-common
 libclang-rt-14-dev libcap-ng-dev iproute2 tcpdump hping3 tshark postfix swaks openssl
 prometheus python3-scapy procps psmisc libnet-ssleay-perl libio-socket-inet6-perl
 time curl groff-base man-db systemd tcpreplay ethtool nftables libc-ares-dev dnsmasq-base
-libcurl4-openssl-dev libjson-c-dev crowdsec"
+libcurl4-openssl-dev libjson-c-dev crowdsec qemu-system-x86 busybox-static cpio"
 # Registers itself with crowdsec's database when configured: installed once
 # crowdsec is (scripts/bench-fleet.sh's baseline).
 LATE="crowdsec-firewall-bouncer"
@@ -64,6 +64,27 @@ for p in $LATE; do
 		systemctl disable --now "$p" >/dev/null 2>&1 || true
 	fi
 done
+# The lab's VM (scripts/vm-run.sh) boots Debian's own kernel, for the tests
+# that need what this machine's kernel refuses (libxdp's dispatcher).  The
+# package is downloaded, not installed; vm-run.sh unpacks it under build/.
+VM_CACHE=/var/cache/bouncewall/vm
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+	awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+if [ -z "$kpkg" ] || ! ls "$VM_CACHE/${kpkg}"_*.deb >/dev/null 2>&1; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: the VM kernel package is missing (run as root)" >&2
+		exit 1
+	fi
+	mkdir -p "$VM_CACHE"
+	if [ -z "$kpkg" ]; then
+		apt-get update -q
+		kpkg=$(apt-cache depends linux-image-amd64 |
+			awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	fi
+	(cd "$VM_CACHE" && apt-get download -q -o APT::Sandbox::User=root "$kpkg") ||
+		(apt-get update -q && cd "$VM_CACHE" &&
+		 apt-get download -q -o APT::Sandbox::User=root "$kpkg")
+fi
 
 # bpffs is where the agent pins its maps and link.
 if ! mount | grep -q " /sys/fs/bpf type bpf"; then

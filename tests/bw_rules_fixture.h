@@ -1,8 +1,7 @@
 /*
- * bw_rules_fixture.h - what the BPF tests and the XDP benchmark both need
- * to stand in for the agent when they fill the maps themselves: the
- * kernel's clock, and prefix-length lists kept longest first as
- * kern_build_config() keeps them.
+ * bw_rules_fixture.h - what the BPF tests and the XDP benchmark need when
+ * they write map entries themselves: the kernel's clock and a masked key
+ * address.  Their config comes from the agent's own kern_build_config().
  */
 #ifndef BW_RULES_FIXTURE_H
 #define BW_RULES_FIXTURE_H
@@ -40,26 +39,6 @@ mask_to_plen(__u8 addr[16], __u32 plen)
 		else if (bits < 8)
 			addr[i] &= (__u8)(0xff << (8 - bits));
 	}
-}
-
-/* Insert plen into a longest-first list without duplicates. */
-static inline void
-plens_add(__u8 *plens, __u32 *n, __u8 plen)
-{
-	__u32 i, j;
-
-	for (i = 0; i < *n; i++) {
-		if (plens[i] == plen)
-			return;
-		if (plens[i] < plen)
-			break;
-	}
-	if (*n >= BW_MAX_PLENS)
-		return;
-	for (j = *n; j > i; j--)
-		plens[j] = plens[j - 1];
-	plens[i] = plen;
-	(*n)++;
 }
 
 #endif

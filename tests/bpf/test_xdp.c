@@ -5,11 +5,16 @@
  * Usage: test_xdp build/bouncewall.bpf.o   (root)
  *
  * Loads the object with plain libbpf (no skeleton, so it tests exactly the
- * file the Makefile produced), finds the maps by name, then feeds crafted
+ * file the Makefile produced) and sets it up as the agent does: its
+ * read-only settings and map sizes by kern_obj_setup(), its config map by
+ * kern_write_config() from a struct bw_settings and the agent's rule
+ * mirror, its counters read by kern_read_stats().  Then it feeds crafted
  * packets to the program one case at a time.  Every case starts from empty
- * maps, zeroed counters, a drained ring buffer and the default config, and
- * names the rule it checks.  After each case the top-level counters must
- * add up (see bouncewall.bpf.c).  Exit status 0 only if all assertions held.
+ * maps, zeroed counters, a drained ring buffer and the default settings,
+ * and names the rule it checks; a case that changes a restart-only
+ * setting (smtp_ports, prefix_v4) reloads the program, as a restart would.
+ * After each case the top-level counters must add up (see
+ * bouncewall.bpf.c).  Exit status 0 only if all assertions held.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +40,9 @@
 #include "bouncewall.h"
 #include "bw_rules_fixture.h"
 #include "bw_test.h"
+#include "kern.h"
+#include "rules.h"
+#include "settings.h"
 
 #define PKT_MAX		512
 #define DST_V4		"192.0.2.25"
@@ -42,24 +50,22 @@
 
 /* Which of a list's maps holds a rule: one per family (bouncewall.h). */
 enum rule_map {
-	RM_V4,
-	RM_V6,
+	RM_V4 = KERN_RM_V4,
+	RM_V6 = KERN_RM_V6,
 	RM_MAX
 };
 
-static const char *const rule_map_names[2][RM_MAX] = {
-	{ BW_MAP_BLOCK4, BW_MAP_BLOCK },
-	{ BW_MAP_ALLOW4, BW_MAP_ALLOW },
-};
-
 static struct {
+	const char *path;		/* the object file under test */
 	struct bpf_object *obj;
 	int prog_fd;
-	int config_fd, stats_fd, rate_fd, events_fd;
-	int rule_fd[2][RM_MAX];		/* [allow][enum rule_map] */
-	int ncpus;
+	/* The agent's side: settings, rule mirror, and a struct kern that
+	 * holds just the map fds its map functions use. */
+	struct bw_settings set;
+	struct rules rules;
+	struct kern k;
+	bool reloaded;			/* restart-only settings changed */
 	unsigned long runs;		/* runs the kernel accepted */
-	struct bw_config cfg;		/* what the config map holds */
 	struct ring_buffer *rb;
 	struct bw_event last_ev;	/* last event consumed */
 	int n_events;			/* events consumed in this case */
@@ -235,21 +241,33 @@ run(const struct pkt_spec *s)
  * Maps
  */
 
+/* A counter as the agent reads it (kern_read_stats: summed over CPUs,
+ * drops added to SMTP, PACKETS the sum of the top-level classes). */
 static __u64
 stat(__u32 idx)
 {
-	struct bw_counters vals[env.ncpus];
+	uint64_t c[BW_CNT_MAX];
+
+	if (idx >= BW_CNT_MAX || kern_read_stats(&env.k, c) < 0)
+		return (__u64)-1;
+	return c[idx];
+}
+
+/* A counter as the kernel holds it, summed over CPUs. */
+static __u64
+raw_stat(__u32 idx)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct bw_counters vals[ncpus];
 	__u64 sum = 0;
 	__u32 zero = 0;
-	int i;
 
-	if (idx >= BW_CNT_MAX || bpf_map_lookup_elem(env.stats_fd, &zero, vals))
+	if (idx >= BW_CNT_MAX || bpf_map_lookup_elem(env.k.stats_fd, &zero, vals))
 		return (__u64)-1;
-	for (i = 0; i < env.ncpus; i++)
+	for (int i = 0; i < ncpus; i++)
 		sum += vals[i].cnt[idx];
 	return sum;
 }
-
 
 /* "a.b.c.d[/n]" or "v6[/n]" to a map key as the ABI wants it: the address
  * in 16-byte form masked to plen, plen on the 128-bit scale. */
@@ -281,53 +299,25 @@ make_key(const char *cidr, struct bw_key *key)
 	return true;
 }
 
+/* The config map as the agent writes it: from env.set and the prefix
+ * lengths of env.rules. */
 static int
 write_config(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_update_elem(env.config_fd, &zero, &env.cfg, BPF_ANY);
+	return kern_write_config(&env.k, &env.set, &env.rules);
 }
 
-/* The config as the agent would derive it from syn_rate/syn_burst and
- * throttle_rate (0 rates leave the interval 0). */
+/* The live settings a case runs with (syn_burst at least 1, as the
+ * settings require). */
 static int
 set_config(__u32 mode, __u32 syn_rate, __u32 syn_burst, __u32 throttle_rate)
 {
-	struct bw_config *c = &env.cfg, old = *c;
-
-	/* Keep what the config says of rules already inserted. */
-	memset(c, 0, sizeof(*c));
-	c->mode = mode;
-	c->syn_rate = syn_rate;
-	c->syn_burst = syn_burst;
-	c->throttle_rate = throttle_rate;
-	if (syn_rate) {
-		c->syn_interval_ns = NSEC_PER_SEC / syn_rate;
-		c->syn_tau_ns = c->syn_interval_ns * syn_burst;
-	}
-	if (throttle_rate) {
-		c->throttle_interval_ns = NSEC_PER_SEC / throttle_rate;
-		c->throttle_tau_ns = c->throttle_interval_ns * throttle_rate;
-	}
-	c->event_interval_ns = NSEC_PER_SEC;
-	c->prefix_v4 = 32;
-	c->prefix_v6 = 64;
-	c->ports[0] = 25;
-	c->ports[1] = 465;
-	c->ports[2] = 587;
-	c->port_bits = 1U << (25 % 32) | 1U << (465 % 32) | 1U << (587 % 32);
-	c->n_allow_plens_v4 = old.n_allow_plens_v4;
-	c->n_allow_plens_v6 = old.n_allow_plens_v6;
-	c->n_block_plens_v4 = old.n_block_plens_v4;
-	c->n_block_plens_v6 = old.n_block_plens_v6;
-	memcpy(c->allow_plens_v4, old.allow_plens_v4, sizeof(old.allow_plens_v4));
-	memcpy(c->allow_plens_v6, old.allow_plens_v6, sizeof(old.allow_plens_v6));
-	memcpy(c->block_plens_v4, old.block_plens_v4, sizeof(old.block_plens_v4));
-	memcpy(c->block_plens_v6, old.block_plens_v6, sizeof(old.block_plens_v6));
+	env.set.mode = mode;
+	env.set.syn_rate = syn_rate;
+	env.set.syn_burst = syn_burst ? syn_burst : 1;
+	env.set.throttle_rate = throttle_rate;
 	return write_config();
 }
-
 
 /* The map a rule belongs in (family by the address, IPv4-mapped or not)
  * and the key as that map wants it. */
@@ -359,28 +349,29 @@ rule_key(const char *cidr, struct rule_key *rk)
 	return true;
 }
 
-/* Put value under cidr in the allow or block list and list its prefix
- * length in the config, as the agent would. */
+/* Put value under cidr in the allow or block map, the rule in the
+ * agent's mirror, and write the config, as the agent would.  The map entry
+ * is written here rather than by kern_put_rule(), whose expiry has whole
+ * seconds: some cases need a finer one. */
 static int
 add_rule(bool allow, const char *cidr, const void *value)
 {
-	struct bw_config *c = &env.cfg;
+	struct rule_entry e = { 0 };
 	struct rule_key rk;
-	int err;
+	char err[64];
+	int ret;
 
-	if (!rule_key(cidr, &rk))
+	if (!rule_key(cidr, &rk) || addr_parse_cidr(cidr, &e.cidr, err, sizeof(err)) < 0)
 		return -EINVAL;
-	err = bpf_map_update_elem(env.rule_fd[allow][rk.map], &rk.k, value, BPF_ANY);
-	if (err)
-		return err;
-	if (rk.map == RM_V4 && allow)
-		plens_add(c->allow_plens_v4, &c->n_allow_plens_v4, rk.k.v4.plen);
-	else if (rk.map == RM_V4)
-		plens_add(c->block_plens_v4, &c->n_block_plens_v4, rk.k.v4.plen);
-	else if (allow)
-		plens_add(c->allow_plens_v6, &c->n_allow_plens_v6, rk.k.v6.plen);
-	else
-		plens_add(c->block_plens_v6, &c->n_block_plens_v6, rk.k.v6.plen);
+	if (!allow)
+		e.action = ((const struct bw_rule *)value)->action;
+	ret = rules_put(allow ? &env.rules.allow : &env.rules.block, &e);
+	if (ret < 0)
+		return ret;
+	ret = bpf_map_update_elem(allow ? env.k.allow_fd[rk.map] : env.k.block_fd[rk.map],
+				  &rk.k, value, BPF_ANY);
+	if (ret)
+		return ret;
 	return write_config();
 }
 
@@ -407,13 +398,13 @@ add_allow(const char *cidr)
  * sharing one mistake must not make a check pass.
  */
 
-/* The config the program reads, as the kernel's map has it. */
+/* The config the program reads, as the kernel holds it. */
 static bool
 kernel_config(struct bw_config *c)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(env.config_fd, &zero, c) == 0;
+	return bpf_map_lookup_elem(env.k.config_fd, &zero, c) == 0;
 }
 
 /* The kernel's block list lengths of one family are exactly want[0..n),
@@ -451,7 +442,7 @@ rate_state(const char *cidr, struct bw_rate_state *st)
 
 	memset(st, 0, sizeof(*st));
 	return make_key(cidr, &key) &&
-	       bpf_map_lookup_elem(env.rate_fd, &key, st) == 0;
+	       bpf_map_lookup_elem(env.k.rate_fd, &key, st) == 0;
 }
 
 static int
@@ -481,24 +472,51 @@ clear_hash(int fd)
 		bpf_map_delete_elem(fd, &key);
 }
 
+static int load_program(void);
+
 static void
 reset(void)
 {
-	struct bw_counters zeros[env.ncpus];
+	struct bw_counters zeros[libbpf_num_possible_cpus()];
 	__u32 i = 0;
 
-	memset(zeros, 0, sizeof(zeros));
-	bpf_map_update_elem(env.stats_fd, &i, zeros, BPF_ANY);
-	for (i = 0; i < RM_MAX; i++) {
-		clear_hash(env.rule_fd[0][i]);
-		clear_hash(env.rule_fd[1][i]);
+	if (env.reloaded) {
+		/* A case changed a restart-only setting: back to defaults. */
+		settings_defaults(&env.set);
+		if (load_program() < 0)
+			bw_test_failed++;
+		env.reloaded = false;
 	}
-	clear_hash(env.rate_fd);
+	memset(zeros, 0, sizeof(zeros));
+	bpf_map_update_elem(env.k.stats_fd, &i, zeros, BPF_ANY);
+	for (i = 0; i < RM_MAX; i++) {
+		clear_hash(env.k.allow_fd[i]);
+		clear_hash(env.k.block_fd[i]);
+	}
+	clear_hash(env.k.rate_fd);
+	rules_free(&env.rules);
+	memset(&env.rules, 0, sizeof(env.rules));
+	rules_set_max(&env.rules, env.set.max_rules);
 	env.runs = 0;
 	consume_events();
 	memset(&env.last_ev, 0, sizeof(env.last_ev));
-	memset(&env.cfg, 0, sizeof(env.cfg));
 	set_config(BW_MODE_ENFORCE, 20, 40, 1);
+}
+
+/* Change a restart-only setting: the program is loaded again with it, as
+ * an agent restart would (maps fresh, counters at zero). */
+static bool
+restart_with(const char *key, const char *value)
+{
+	char err[BW_ERR_MAX];
+
+	if (!ASSERT_OK(settings_set(&env.set, key, value, err, sizeof(err)), key))
+		return false;
+	env.reloaded = true;
+	env.runs = 0;
+	if (!ASSERT_OK(load_program(), "reload with new settings"))
+		return false;
+	return ASSERT_OK(write_config(), "config after reload");
 }
 
 /* ---------------------------------------------------------------------
@@ -683,26 +701,34 @@ non_smtp_port_from_blocked_passes(void)
 	ASSERT_EQ(stat(BW_CNT_DROP_BLOCK), 0, "no block counted");
 }
 
-/* port_bits only turns ports away; the list decides. */
+/* smtp_ports reach the program as read-only data: port_mask only turns
+ * ports away, the list decides, and a restart with other ports changes
+ * what is SMTP. */
 static void
-port_bits_prefilter_exact(void)
+ports_from_settings(void)
 {
-	struct pkt_spec s = { .src = "198.51.100.7", .dport = 25 + 32 };
+	struct pkt_spec s = { .src = "198.51.100.7", .dport = 25 + 64 };
 
 	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
-	ASSERT_EQ(run(&s), XDP_PASS, "port 57 shares 25's bit but is not SMTP");
-	env.cfg.ports[3] = 2048;
-	env.cfg.port_bits |= 1U << (2048 % 32);
-	write_config();
+	ASSERT_EQ(run(&s), XDP_PASS, "port 89 shares 25's mask bit but is not SMTP");
 	s.dport = 2048;
+	ASSERT_EQ(run(&s), XDP_PASS, "2048 is not SMTP by default");
+	if (!restart_with("smtp_ports", "25,465,587,2048"))
+		return;
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
 	ASSERT_EQ(run(&s), XDP_DROP, "a configured port past 1023 is SMTP");
-	s.dport = 2048 + 32;
-	ASSERT_EQ(run(&s), XDP_PASS, "port 2080 shares 2048's bit but is not SMTP");
+	s.dport = 2048 + 64;
+	ASSERT_EQ(run(&s), XDP_PASS, "port 2112 shares 2048's mask bit but is not SMTP");
+	s.dport = 587;
+	ASSERT_EQ(run(&s), XDP_DROP, "the third port still is");
+	if (!restart_with("smtp_ports", "2525"))
+		return;
+	add_block("198.51.100.7", BW_ACT_BLOCK, 0);
 	s.dport = 25;
-	env.cfg.port_bits = 0;
-	write_config();
-	ASSERT_EQ(run(&s), XDP_PASS, "a port the bits leave out is not SMTP");
-	ASSERT_EQ(stat(BW_CNT_PASS_NOT_SMTP), 3, "counted not-SMTP");
+	ASSERT_EQ(run(&s), XDP_PASS, "25 is no SMTP port once the settings drop it");
+	s.dport = 2525;
+	ASSERT_EQ(run(&s), XDP_DROP, "a lone port is");
+	ASSERT_EQ(stat(BW_CNT_PASS_NOT_SMTP), 1, "counted not-SMTP since the restart");
 }
 
 static void
@@ -972,9 +998,9 @@ rate_prefix_groups_sources(void)
 	struct pkt_spec s = { .src = "198.51.100.7" };
 	struct bw_rate_state st;
 
+	if (!restart_with("prefix_v4", "24"))
+		return;
 	set_config(BW_MODE_ENFORCE, 1, 1, 1);
-	env.cfg.prefix_v4 = 24;
-	write_config();
 	ASSERT_EQ(run(&s), XDP_PASS, "first SYN of the /24");
 	s.src = "198.51.100.200";
 	ASSERT_EQ(run(&s), XDP_DROP, "same /24 shares the budget (prefix_v4)");
@@ -1009,9 +1035,9 @@ rules_in_family_maps(void)
 	add_block("203.0.113.0/24", BW_ACT_BLOCK, 0);
 	inet_pton(AF_INET, "198.51.100.7", &k4.addr);
 	inet_pton(AF_INET6, "2001:db8:bad::7", k6.addr);
-	ASSERT_OK(bpf_map_lookup_elem(env.rule_fd[0][RM_V4], &k4, &rule),
+	ASSERT_OK(bpf_map_lookup_elem(env.k.block_fd[RM_V4], &k4, &rule),
 		  "IPv4 host keyed (128, 4 bytes) in bw_block4");
-	ASSERT_OK(bpf_map_lookup_elem(env.rule_fd[0][RM_V6], &k6, &rule),
+	ASSERT_OK(bpf_map_lookup_elem(env.k.block_fd[RM_V6], &k6, &rule),
 		  "IPv6 host keyed (128, 16 bytes) in bw_block");
 	ASSERT_TRUE(block_plens_are(true, (const __u8[]){ 128, 96 + 24 }, 2),
 		    "kernel's IPv4 lengths: 128 (host), 120 (/24)");
@@ -1200,7 +1226,7 @@ static const struct test_case cases[] = {
 	CASE(truncated_vlan_ipv4_passes),
 	CASE(truncated_ipv6_ext_passes),
 	CASE(non_smtp_port_from_blocked_passes),
-	CASE(port_bits_prefilter_exact),
+	CASE(ports_from_settings),
 	CASE(rate_under_limit_passes),
 	CASE(rate_over_limit_drops_and_reports),
 	CASE(throttled_source_limited),
@@ -1236,7 +1262,11 @@ counters_add_up(void)
 		    stat(BW_CNT_NO_CONFIG);
 
 	ASSERT_EQ(sum, env.runs, "top-level counters add up to the packets run");
-	ASSERT_EQ(stat(BW_CNT_PACKETS), 0, "the kernel does not count PACKETS");
+	ASSERT_EQ(stat(BW_CNT_PACKETS), env.runs, "the reader's PACKETS is every packet");
+	ASSERT_EQ(raw_stat(BW_CNT_PACKETS), 0, "the kernel does not count PACKETS");
+	ASSERT_EQ(raw_stat(BW_CNT_SMTP) + raw_stat(BW_CNT_DROP_BLOCK) +
+		  raw_stat(BW_CNT_DROP_RATELIMIT) + raw_stat(BW_CNT_DROP_THROTTLE),
+		  stat(BW_CNT_SMTP), "a dropped SMTP packet counts its drop, not SMTP");
 	ASSERT_EQ(stat(BW_CNT_EVENTS_LOST), 0, "no event lost");
 	ASSERT_EQ(stat(BW_CNT_RATE_MAP_FULL), 0, "rate map never full");
 }
@@ -1253,50 +1283,71 @@ find_map(const char *name)
 	return bpf_map__fd(map);
 }
 
+/* Open and load the object under test as the agent sets it up, from
+ * env.set; point env.k at its maps. */
 static int
-setup(const char *path)
+load_program(void)
 {
+	static const char *const rule_map_names[2][RM_MAX] = {
+		{ BW_MAP_BLOCK4, BW_MAP_BLOCK },
+		{ BW_MAP_ALLOW4, BW_MAP_ALLOW },
+	};
 	struct bpf_program *prog;
 	int err;
 
-	env.obj = bpf_object__open_file(path, NULL);
+	ring_buffer__free(env.rb);
+	env.rb = NULL;
+	bpf_object__close(env.obj);
+	env.obj = bpf_object__open_file(env.path, NULL);
 	if (!env.obj) {
-		fprintf(stderr, "open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "open %s: %s\n", env.path, strerror(errno));
 		return -1;
 	}
-	err = bpf_object__load(env.obj);
+	err = kern_obj_setup(env.obj, &env.set);
+	if (!err)
+		err = bpf_object__load(env.obj);
 	if (err) {
-		fprintf(stderr, "load %s: %s\n", path, strerror(-err));
+		fprintf(stderr, "load %s: %s\n", env.path, strerror(-err));
 		return -1;
 	}
 	prog = bpf_object__find_program_by_name(env.obj, "bouncewall_xdp");
 	if (!prog) {
-		fprintf(stderr, "program bouncewall_xdp not found in %s\n", path);
+		fprintf(stderr, "program bouncewall_xdp not found in %s\n", env.path);
 		return -1;
 	}
 	env.prog_fd = bpf_program__fd(prog);
-	env.config_fd = find_map(BW_MAP_CONFIG);
-	env.stats_fd = find_map(BW_MAP_STATS);
-	env.rate_fd = find_map(BW_MAP_RATE);
-	env.events_fd = find_map(BW_MAP_EVENTS);
-	if (env.config_fd < 0 || env.stats_fd < 0 || env.rate_fd < 0 ||
-	    env.events_fd < 0)
+	kern_init(&env.k);
+	env.k.config_fd = find_map(BW_MAP_CONFIG);
+	env.k.stats_fd = find_map(BW_MAP_STATS);
+	env.k.rate_fd = find_map(BW_MAP_RATE);
+	env.k.events_fd = find_map(BW_MAP_EVENTS);
+	if (env.k.config_fd < 0 || env.k.stats_fd < 0 || env.k.rate_fd < 0 ||
+	    env.k.events_fd < 0)
 		return -1;
-	for (int a = 0; a < 2; a++)
-		for (int m = 0; m < RM_MAX; m++)
-			if ((env.rule_fd[a][m] = find_map(rule_map_names[a][m])) < 0)
-				return -1;
-	env.ncpus = libbpf_num_possible_cpus();
-	if (env.ncpus <= 0) {
-		fprintf(stderr, "cannot count possible CPUs\n");
-		return -1;
+	for (int m = 0; m < RM_MAX; m++) {
+		env.k.block_fd[m] = find_map(rule_map_names[0][m]);
+		env.k.allow_fd[m] = find_map(rule_map_names[1][m]);
+		if (env.k.block_fd[m] < 0 || env.k.allow_fd[m] < 0)
+			return -1;
 	}
-	env.rb = ring_buffer__new(env.events_fd, on_event, NULL, NULL);
+	env.rb = ring_buffer__new(env.k.events_fd, on_event, NULL, NULL);
 	if (!env.rb) {
 		fprintf(stderr, "ring buffer: %s\n", strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static int
+setup(const char *path)
+{
+	env.path = path;
+	settings_defaults(&env.set);
+	if (libbpf_num_possible_cpus() <= 0) {
+		fprintf(stderr, "cannot count possible CPUs\n");
+		return -1;
+	}
+	return load_program();
 }
 
 int
@@ -1325,5 +1376,6 @@ main(int argc, char **argv)
 
 	ring_buffer__free(env.rb);
 	bpf_object__close(env.obj);
+	rules_free(&env.rules);
 	return bw_test_summary();
 }

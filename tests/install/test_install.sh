@@ -129,7 +129,7 @@ unit_has() { grep -qx "$1" "$UNIT"; }
 # shellcheck disable=SC2016 # $MAINPID is literal unit text
 for line in 'Type=exec' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
 	'RestartPreventExitStatus=2' \
-	'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_NET_RAW' \
+	'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN' \
 	'ProtectSystem=strict' 'ReadWritePaths=/sys/fs/bpf' 'StateDirectory=bouncewall' \
 	'RuntimeDirectory=bouncewall' 'ProtectHome=yes' 'PrivateTmp=yes' 'NoNewPrivileges=yes' \
 	'LimitMEMLOCK=infinity' 'Documentation=man:bouncewall(8)' 'WantedBy=multi-user.target'; do

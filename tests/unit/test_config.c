@@ -161,6 +161,7 @@ table_is_complete_and_consistent(void **state)
 		{ "protected_domains", true }, { "batv_secret", true },
 		{ "metrics_listen", false }, { "control_socket", false },
 		{ "state_dir", false }, { "max_sources", false }, { "max_flows", false },
+		{ "max_rules", false },
 		{ "our_relays", true }, { "policy_listen", false }, { "socketmap_listen", false },
 		{ "bounce_policy", true }, { "sent_window", true }, { "bounce_budget", true },
 		{ "ledger_max", false }, { "crowdsec_url", false }, { "crowdsec_api_key", false },

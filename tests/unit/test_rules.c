@@ -128,6 +128,7 @@ build_config_per_family(void **state)
 {
 	struct bw_settings set;
 	struct bw_config cfg;
+	struct bw_static st;
 	struct rules r = { 0 };
 	struct rule_entry e;
 
@@ -152,8 +153,43 @@ build_config_per_family(void **state)
 	assert_int_equal(cfg.allow_plens_v4[0], 128);
 	assert_int_equal(cfg.n_allow_plens_v6, 1);
 	assert_int_equal(cfg.allow_plens_v6[0], 64);
-	/* 25, 465, 587 by default: their bits and no other. */
-	assert_int_equal(cfg.port_bits, 1U << 25 | 1U << (465 % 32) | 1U << (587 % 32));
+	/* The restart-only part: 25, 465, 587 by default, their mask bits
+	 * and no other; the rate-tracking prefixes. */
+	kern_build_static(&set, &st);
+	assert_int_equal(st.n_ports, 3);
+	assert_int_equal(st.ports[0], 25);
+	assert_int_equal(st.ports[2], 587);
+	assert_true(st.port_mask == (1ULL << 25 | 1ULL << (465 % 64) | 1ULL << (587 % 64)));
+	assert_int_equal(st.prefix_v4, 32);
+	assert_int_equal(st.prefix_v6, 64);
+	rules_free(&r);
+}
+
+/* The mirror takes max_rules per list, as the kernel's maps are sized;
+ * a replacement still fits when full. */
+static void
+max_rules_bounds_each_list(void **state)
+{
+	struct rules r = { 0 };
+	struct rule_entry e;
+	char cidr[32];
+
+	rules_set_max(&r, 1024);
+	assert_int_equal(rules_max(&r.block), 1024);
+	for (int i = 0; i < 1024; i++) {
+		snprintf(cidr, sizeof(cidr), "10.0.%d.%d", i / 256, i % 256);
+		e = mk(cidr, BW_ACT_BLOCK, 0, "");
+		assert_int_equal(rules_put(&r.block, &e), 0);
+	}
+	e = mk("10.9.9.9", BW_ACT_BLOCK, 0, "");
+	assert_int_equal(rules_put(&r.block, &e), -ENOSPC);
+	e = mk("10.0.0.1", BW_ACT_THROTTLE, 0, "replaced");
+	assert_int_equal(rules_put(&r.block, &e), 1);
+	e = mk("10.9.9.9", 0, 0, "");
+	assert_int_equal(rules_put(&r.allow, &e), 0);
+	/* Never past the kernel's own cap. */
+	rules_set_max(&r, (size_t)BW_RULES_MAX * 4);
+	assert_int_equal(rules_max(&r.allow), BW_RULES_MAX);
 	rules_free(&r);
 }
 
@@ -395,6 +431,7 @@ main(void)
 		cmocka_unit_test(put_replaces_same_cidr),
 		cmocka_unit_test(plens_longest_first_and_bounded),
 		cmocka_unit_test(build_config_per_family),
+		cmocka_unit_test(max_rules_bounds_each_list),
 		cmocka_unit_test(match_longest_active),
 		cmocka_unit_test(expire_removes_only_expired),
 		cmocka_unit_test(index_matches_linear_model),

@@ -57,6 +57,7 @@ parse_flags(struct agent *a, struct run_args *ra, int argc, char **argv)
 		{ "interface", required_argument, NULL, 'i' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "xdp", required_argument, NULL, 'x' },
+		{ "xdp-multi", required_argument, NULL, 'X' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -94,6 +95,9 @@ parse_flags(struct agent *a, struct run_args *ra, int argc, char **argv)
 			break;
 		case 'x':
 			ra->xdp = optarg;
+			break;
+		case 'X':
+			set_override(a, "xdp_multi", optarg);
 			break;
 		case 'M':
 			set_override(a, "metrics_listen", optarg);
@@ -309,14 +313,27 @@ engine_setup(struct agent *a)
  * Everything privileged (loading, attaching, pinning, opening the ring
  * buffer and captures, binding sockets) is done by now; map updates go
  * through fds we already hold, which the kernel checks by fd, not by
- * capability.  Keep none, as Postfix's smtpd does after its jail setup.
+ * capability.  Keep none, as Postfix's smtpd does after its jail setup,
+ * unless the program shares an interface through libxdp's dispatcher:
+ * leaving it (on exit, or `detach`) loads a new dispatcher for the
+ * programs that stay, which needs CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON
+ * and CAP_SYS_ADMIN (looking programs up by id).
  */
 static int
-drop_privileges(void)
+drop_privileges(const struct kern *k)
 {
+	bool shared = false;
+
+	for (unsigned int i = 0; i < k->n_ifaces; i++)
+		shared |= k->ifaces[i].attach == KERN_ATTACH_LIBXDP;
 	capng_clear(CAPNG_SELECT_BOTH);
+	if (shared && capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+				    CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN, -1) < 0)
+		return -EPERM;
 	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
 		return -EPERM;
+	if (shared)
+		log_info("capabilities kept=bpf,net_admin,perfmon,sys_admin reason=\"libxdp dispatcher\"");
 	return 0;
 }
 
@@ -344,17 +361,20 @@ start(struct agent *a, int *state_lock)
 	}
 	if (getrandom(seed, sizeof(seed), 0) == sizeof(seed))
 		rules_seed(&a->rules, seed);
-	ret = kern_open(&a->kern);
+	rules_set_max(&a->rules, a->settings.max_rules);
+	ret = kern_open(&a->kern, &a->settings);
 	if (ret < 0)
 		return ret;
 	ret = restore_rules(a);
 	if (ret < 0)
 		return ret;
 	for (unsigned int i = 0; i < a->settings.n_interfaces; i++) {
-		ret = kern_attach(&a->kern, a->settings.interfaces[i], a->xdp_mode);
+		ret = kern_attach(&a->kern, a->settings.interfaces[i], a->xdp_mode,
+				  a->settings.xdp_multi);
 		if (ret < 0)
 			return ret;
 	}
+	kern_commit(&a->kern);
 	ret = engine_setup(a);
 	if (ret < 0)
 		return ret;
@@ -362,7 +382,7 @@ start(struct agent *a, int *state_lock)
 	if (ret < 0)
 		return ret;
 	enforce_save(a);
-	if (drop_privileges() < 0)
+	if (drop_privileges(&a->kern) < 0)
 		log_warn("could not drop capabilities; running with them");
 	return 0;
 }
@@ -380,7 +400,7 @@ cmd_run(int argc, char **argv)
 		return 1;
 	a->sfd = -1;
 	a->ctl_fd = -1;
-	a->kern.lock_fd = -1;
+	kern_init(&a->kern);
 	ret = parse_flags(a, &ra, argc, argv);
 	if (ret) {
 		free(a);

@@ -115,8 +115,8 @@ do_status(struct agent *a, const struct request *r, FILE *out)
 
 			fprintf(out, "%s{\"name\":", i ? "," : "");
 			json_str(out, f->name);
-			fprintf(out, ",\"xdp_mode\":\"%s\",\"attach\":\"bpf_link\",\"adopted\":%s}",
-				f->mode, f->adopted ? "true" : "false");
+			fprintf(out, ",\"xdp_mode\":\"%s\",\"attach\":\"%s\",\"adopted\":%s}",
+				f->mode, kern_attach_name(f->attach), f->adopted ? "true" : "false");
 		}
 		fputs("],\"kernel\":{", out);
 		for (int i = 0; i < BW_CNT_MAX; i++)
@@ -135,8 +135,9 @@ do_status(struct agent *a, const struct request *r, FILE *out)
 	fprintf(out, "bouncewall %s  mode=%s  uptime=%" PRIu64 "s  maps=%s\n", BW_VERSION,
 		mode, now - a->started, a->kern.maps_adopted ? "adopted" : "new");
 	for (unsigned int i = 0; i < a->kern.n_ifaces; i++)
-		fprintf(out, "interface %-12s xdp=%s attach=bpf_link%s\n", a->kern.ifaces[i].name,
-			a->kern.ifaces[i].mode, a->kern.ifaces[i].adopted ? " (adopted)" : "");
+		fprintf(out, "interface %-12s xdp=%s attach=%s%s\n", a->kern.ifaces[i].name,
+			a->kern.ifaces[i].mode, kern_attach_name(a->kern.ifaces[i].attach),
+			a->kern.ifaces[i].adopted ? " (adopted)" : "");
 	fprintf(out, "rules     blocked=%zu throttled=%zu allowed=%zu\n", blocks, throttles,
 		a->rules.allow.n);
 	status_sampler_text(a, out);
@@ -216,8 +217,8 @@ do_list(struct agent *a, const struct request *r, bool allow, FILE *out)
 
 /* The operator's words for what enforce_put()/enforce_del() refused. */
 static int
-refused(FILE *out, const char *what, const char *cidr, bool allow, const struct bw_cidr *c,
-	int err)
+refused(struct agent *a, FILE *out, const char *what, const char *cidr, bool allow,
+	const struct bw_cidr *c, int err)
 {
 	switch (err) {
 	case -E2BIG:
@@ -226,8 +227,8 @@ refused(FILE *out, const char *what, const char *cidr, bool allow, const struct 
 			addr_is_v4(c->addr) ? "IPv4" : "IPv6");
 		return 2;
 	case -ENOSPC:
-		fprintf(out, "cannot %s %s: the %s list is full (%d rules)\n", what, cidr,
-			allow ? "allow" : "block", BW_RULES_MAX);
+		fprintf(out, "cannot %s %s: the %s list is full (max_rules %zu)\n", what, cidr,
+			allow ? "allow" : "block", rules_max(allow ? &a->rules.allow : &a->rules.block));
 		return 1;
 	default:
 		fprintf(out, "cannot %s %s: %s; nothing changed\n", what, cidr, strerror(-err));
@@ -251,7 +252,7 @@ do_rule_add(struct agent *a, const struct request *r, bool allow, FILE *out)
 	addr_format_cidr(&e.cidr, cidr, sizeof(cidr));
 	ret = enforce_put(a, allow, &e, ENFORCE_SAVE_NOW);
 	if (ret < 0)
-		return refused(out, "add", cidr, allow, &e.cidr, ret);
+		return refused(a, out, "add", cidr, allow, &e.cidr, ret);
 	if (allow) {
 		log_info("allow add cidr=%s", cidr);
 		fprintf(out, "allowed %s\n", cidr);
@@ -279,7 +280,7 @@ do_rule_del(struct agent *a, const struct request *r, bool allow, FILE *out)
 		return 1;
 	}
 	if (ret < 0)
-		return refused(out, "delete", cidr, allow, &r->cidr, ret);
+		return refused(a, out, "delete", cidr, allow, &r->cidr, ret);
 	log_info("%s del cidr=%s", allow ? "allow" : "block", cidr);
 	fprintf(out, "deleted %s\n", cidr);
 	return 0;

@@ -10,6 +10,7 @@
 #include "analyze.h"
 #include "ctl.h"
 #include "kern.h"
+#include "log.h"
 #include "posture_cmd.h"
 #include "request.h"
 #include "usage.h"
@@ -62,11 +63,17 @@ client_command(const char *sock, int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	if (req.cmd == REQ_DETACH && (ret == -ENOENT || ret == -ECONNREFUSED)) {
-		/* No agent: drop the pinned link ourselves, as xdp-loader would. */
+		/* No agent: drop the pinned link, or take our program out of
+		 * libxdp's dispatcher, ourselves, as xdp-loader would. */
+		log_route_libbpf();
 		ret = kern_detach_pinned(req.ifname);
+		if (ret == -ENOENT) {
+			fprintf(stderr, "bouncewall detach: no bouncewall link pinned for %s, "
+				"nor our program in its dispatcher\n", req.ifname);
+			return 1;
+		}
 		if (ret < 0) {
-			fprintf(stderr, "bouncewall detach: no bouncewall link pinned for %s\n",
-				req.ifname);
+			fprintf(stderr, "bouncewall detach: %s: %s\n", req.ifname, strerror(-ret));
 			return 1;
 		}
 		printf("detached %s\n", req.ifname);

@@ -124,6 +124,21 @@ rules_plens(const struct rule_set *s, bool v4, __u8 out[BW_MAX_PLENS])
 	return n;
 }
 
+void
+rules_set_max(struct rules *r, size_t max)
+{
+	if (max > BW_RULES_MAX)
+		max = BW_RULES_MAX;
+	r->allow.max = max;
+	r->block.max = max;
+}
+
+size_t
+rules_max(const struct rule_set *s)
+{
+	return s->max ? s->max : BW_RULES_MAX;
+}
+
 int
 rules_put(struct rule_set *s, const struct rule_entry *e)
 {
@@ -136,7 +151,7 @@ rules_put(struct rule_set *s, const struct rule_entry *e)
 		*old = *e;
 		return 1;
 	}
-	if (s->n >= BW_RULES_MAX)
+	if (s->n >= rules_max(s))
 		return -ENOSPC;
 	if (!*plen_slot(s, &e->cidr) &&
 	    rules_plens(s, addr_is_v4(e->cidr.addr), plens) >= BW_MAX_PLENS)

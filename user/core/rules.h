@@ -43,6 +43,7 @@ struct rule_set {
 	size_t nslots;		/* a power of two, at least 2 x cap */
 	uint32_t plen_count[2][129];	/* [is IPv4][plen]: rules of each length */
 	uint8_t seed[16];	/* index hash key; zero unless rules_seed() */
+	size_t max;		/* rules it takes; 0 means BW_RULES_MAX */
 };
 
 struct rules {
@@ -53,12 +54,19 @@ struct rules {
 /* Key both sets' indexes (before the first put). */
 void rules_seed(struct rules *r, const uint8_t seed[16]);
 
+/* How many rules each set takes (the max_rules setting, which also sizes
+ * the kernel's maps), at most BW_RULES_MAX. */
+void rules_set_max(struct rules *r, size_t max);
+
+/* The limit rules_put() enforces on s. */
+size_t rules_max(const struct rule_set *s);
+
 void rules_free(struct rules *r);
 
 struct rule_entry *rules_find(const struct rule_set *s, const struct bw_cidr *c);
 
 /* Insert, or replace the entry with the same CIDR.  Returns 0 (new),
- * 1 (replaced), -ENOSPC past BW_RULES_MAX, -E2BIG when the rule would need
+ * 1 (replaced), -ENOSPC past rules_max(), -E2BIG when the rule would need
  * a (BW_MAX_PLENS + 1)-th distinct prefix length in its address family
  * (hosts count as one), -ENOMEM.  Pointers into the set stay valid until
  * the next put or delete. */

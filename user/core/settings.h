@@ -82,6 +82,7 @@ struct bw_settings {
 	char state_dir[PATH_MAX];
 	uint32_t max_sources;		/* scorer capacity */
 	uint32_t max_flows;		/* flow table capacity */
+	uint32_t max_rules;		/* per rule list, and per kernel rule map */
 	struct bw_cidr our_relays[BW_MAX_RELAYS];
 	unsigned int n_relays;
 	char policy_listen[BW_ENDPOINT_MAX];	/* or "off" */

@@ -8,7 +8,8 @@
 
 static const struct usage_cmd cmds[] = {
 	{ "run", "run [-c FILE] [-i IFACE]... [--mode enforce|monitor] [--xdp auto|native|generic]\n"
-		 "               [--metrics HOST:PORT|off] [--socket PATH] [--state-dir DIR] [--log-level LEVEL]",
+		 "               [--xdp-multi auto|on|off] [--metrics HOST:PORT|off] [--socket PATH]\n"
+		 "               [--state-dir DIR] [--log-level LEVEL]",
 	  false },
 	{ "analyze", "analyze FILE.pcap [-c FILE] [--ports LIST] [--json]", false },
 	{ "status", "status [--json]", true },

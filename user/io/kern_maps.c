@@ -10,12 +10,101 @@
 #include <time.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kern.h"
 #include "log.h"
 
 #define NSEC_PER_SEC	1000000000ULL
+
+void
+kern_build_static(const struct bw_settings *s, struct bw_static *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < s->n_ports && i < BW_MAX_PORTS; i++) {
+		st->ports[st->n_ports++] = s->smtp_ports[i];
+		st->port_mask |= 1ULL << (s->smtp_ports[i] % 64);
+	}
+	st->prefix_v4 = s->prefix_v4;
+	st->prefix_v6 = s->prefix_v6;
+}
+
+/* Where variable `name` of data section `sec` lies in the object, from
+ * its BTF.  The offset, or -ENOENT. */
+static int
+btf_var_offset(const struct btf *btf, const char *sec, const char *name, __u32 *size)
+{
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *t;
+	int id;
+
+	if (!btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(t);
+	for (__u16 i = 0; i < btf_vlen(t); i++, vs++) {
+		const struct btf_type *v = btf__type_by_id(btf, vs->type);
+
+		if (strcmp(btf__name_by_offset(btf, v->name_off), name) == 0) {
+			*size = vs->size;
+			return (int)vs->offset;
+		}
+	}
+	return -ENOENT;
+}
+
+int
+kern_obj_setup(struct bpf_object *obj, const struct bw_settings *s)
+{
+	static const char *const rule_maps[] = {
+		BW_MAP_ALLOW4, BW_MAP_ALLOW, BW_MAP_BLOCK4, BW_MAP_BLOCK,
+	};
+	struct bpf_map *ro = bpf_object__find_map_by_name(obj, ".rodata");
+	struct bw_static st;
+	const void *init;
+	__u32 size = 0;
+	size_t sz = 0;
+	void *buf;
+	int off, ret;
+
+	struct bpf_map *cfg = bpf_object__find_map_by_name(obj, BW_MAP_CONFIG);
+	__u32 cfg_size = 0;
+
+	off = btf_var_offset(bpf_object__btf(obj), ".rodata", "bw_static", &size);
+	init = ro ? bpf_map__initial_value(ro, &sz) : NULL;
+	if (off < 0 || size != sizeof(st) || !init || (size_t)off + size > sz) {
+		log_err("bpf object lacks bw_static in .rodata (built from another bouncewall.h?)");
+		return -EINVAL;
+	}
+	/* kern_write_config() writes the whole section as one struct. */
+	if (btf_var_offset(bpf_object__btf(obj), BW_MAP_CONFIG, "bw_cfg", &cfg_size) != 0 ||
+	    cfg_size != sizeof(struct bw_config) || !cfg ||
+	    bpf_map__value_size(cfg) != sizeof(struct bw_config)) {
+		log_err("bpf object's %s is not one struct bw_config (built from another bouncewall.h?)",
+			BW_MAP_CONFIG);
+		return -EINVAL;
+	}
+	kern_build_static(s, &st);
+	buf = malloc(sz);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, init, sz);
+	memcpy((char *)buf + off, &st, sizeof(st));
+	ret = bpf_map__set_initial_value(ro, buf, sz);
+	free(buf);
+	for (size_t i = 0; ret == 0 && i < sizeof(rule_maps) / sizeof(rule_maps[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, rule_maps[i]);
+
+		ret = m ? bpf_map__set_max_entries(m, s->max_rules) : -ENOENT;
+	}
+	if (ret < 0)
+		log_err("bpf object setup err=\"%s\"", strerror(-ret));
+	return ret;
+}
 
 void
 kern_build_config(const struct bw_settings *s, const struct rules *r,
@@ -37,12 +126,6 @@ kern_build_config(const struct bw_settings *s, const struct rules *r,
 		cfg->throttle_tau_ns = cfg->throttle_interval_ns * throttle_burst;
 	}
 	cfg->event_interval_ns = NSEC_PER_SEC;
-	cfg->prefix_v4 = s->prefix_v4;
-	cfg->prefix_v6 = s->prefix_v6;
-	for (unsigned int i = 0; i < s->n_ports && i < BW_MAX_PORTS; i++) {
-		cfg->ports[i] = s->smtp_ports[i];
-		cfg->port_bits |= 1U << (s->smtp_ports[i] % 32);
-	}
 	cfg->n_allow_plens_v4 = rules_plens(&r->allow, true, cfg->allow_plens_v4);
 	cfg->n_allow_plens_v6 = rules_plens(&r->allow, false, cfg->allow_plens_v6);
 	cfg->n_block_plens_v4 = rules_plens(&r->block, true, cfg->block_plens_v4);
@@ -56,11 +139,19 @@ kern_write_config(struct kern *k, const struct bw_settings *s, const struct rule
 	__u32 zero = 0;
 
 	kern_build_config(s, r, &cfg);
-	if (bpf_map_update_elem(k->config_fd, &zero, &cfg, BPF_ANY) < 0) {
-		int ret = -errno;
+	k->cfg = cfg;
+	/* The skeleton's program, and libxdp's copy of it once loaded. */
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? k->multi_config_fd : k->config_fd;
 
-		log_err("map update map=%s err=\"%s\"", BW_MAP_CONFIG, strerror(-ret));
-		return ret;
+		if (fd < 0)
+			continue;
+		if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) < 0) {
+			int ret = -errno;
+
+			log_err("map update map=%s err=\"%s\"", BW_MAP_CONFIG, strerror(-ret));
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -341,8 +432,11 @@ kern_read_stats(struct kern *k, uint64_t out[BW_CNT_MAX])
 	free(v);
 	if (ret < 0)
 		return ret;
-	/* One increment a packet less in the kernel: every packet counts in
-	 * exactly one of these. */
+	/* Fewer increments a packet in the kernel (bouncewall.bpf.c): a
+	 * dropped SMTP packet counts only its drop, and every packet counts
+	 * in exactly one of the top-level classes. */
+	out[BW_CNT_SMTP] += out[BW_CNT_DROP_BLOCK] + out[BW_CNT_DROP_RATELIMIT] +
+			    out[BW_CNT_DROP_THROTTLE];
 	out[BW_CNT_PACKETS] = out[BW_CNT_PASS_UNPARSED] + out[BW_CNT_PASS_NOT_TCP] +
 			      out[BW_CNT_PASS_NOT_SMTP] + out[BW_CNT_SMTP] +
 			      out[BW_CNT_NO_CONFIG];

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "log.h"
 
@@ -61,8 +62,10 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* One line of a library's (libbpf's, libxdp's) into our log: their
+ * warnings as warnings, their information as debug. */
 static int
-libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+library_print(const char *who, int level, const char *fmt, va_list ap)
 {
 	enum log_level lvl;
 	char line[512];
@@ -84,12 +87,31 @@ libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	log_msg(lvl, "libbpf msg=\"%s\"", line);
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '"')
+			line[i] = line[i] == '"' ? '\'' : ' ';
+	log_msg(lvl, "%s msg=\"%s\"", who, line);
 	return 0;
+}
+
+static int
+libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return library_print("libbpf", level, fmt, ap);
+}
+
+_Static_assert((int)LIBXDP_WARN == (int)LIBBPF_WARN && (int)LIBXDP_INFO == (int)LIBBPF_INFO,
+	       "libxdp's levels are libbpf's");
+
+static int
+libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	return library_print("libxdp", (int)level, fmt, ap);
 }
 
 void
 log_route_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
+	libxdp_set_print(libxdp_print);
 }

@@ -25,7 +25,8 @@ int log_set_level(const char *name);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Route libbpf's messages through log_msg (warnings and up by default). */
+/* Route libbpf's and libxdp's messages through log_msg (warnings and up
+ * by default). */
 void log_route_libbpf(void);
 
 #define log_err(...)	log_msg(LOG_LVL_ERROR, __VA_ARGS__)
