@@ -1008,7 +1008,7 @@ rate_prefix_groups_sources(void)
 		struct bw_key k = { .plen = 96 + 24 };
 
 		mapped_v4(k.addr, 198, 51, 100, 0);
-		ASSERT_OK(bpf_map_lookup_elem(env.rate_fd, &k, &st),
+		ASSERT_OK(bpf_map_lookup_elem(env.k.rate_fd, &k, &st),
 			  "state keyed (::ffff:198.51.100.0, plen 120)");
 		ASSERT_EQ(st.syns, 2, "both SYNs in the /24 state");
 	}

@@ -52,7 +52,9 @@ for m in re.finditer(r'\[S_\w+\]\s*=\s*\{\s*"(\w+)",\s*"([^"]*)",(.*?)(true|fals
 EOF
 KEYS=$(awk '{print $1}' "$WORK/keys")
 LIVE=$(awk '$3 == "true" {print $1}' "$WORK/keys")
-METRICS=$(grep -o 'family(f, "[a-z_]*"' "$ROOT/user/io/metrics.c" | sed 's/.*"\([a-z_]*\)"/\1/')
+# Every metric family the agent renders, wherever it is rendered.
+METRICS=$(grep -rhoE '"(# TYPE )?bouncewall_[a-z_]+' "$ROOT/user" | sed 's/^"\(# TYPE \)\{0,1\}//' |
+	sed -E 's/_(bucket|sum|count)$//' | sort -u)
 # Commands from core/usage.c's usage table (run, analyze and the client's).
 COMMANDS="$(grep -o '{ "[a-z]*", "' "$ROOT/user/core/usage.c" | sed 's/{ "\([a-z]*\)".*/\1/' | grep -vx help)"
 # run's long options, from agent.c.
