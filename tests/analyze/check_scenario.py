@@ -39,6 +39,11 @@ SOURCE_KEYS = ("sessions", "transactions", "null_sender", "rcpt", "rcpt_rejected
 passed = failed = 0
 
 
+# Every signal analyze --json lists for a source, scored or not.
+SIGNALS = {"bounce_rate", "null_share", "unknown_share", "unknown_rate", "unverified",
+           "multi_rcpt", "syn_over_rate", "opaque_sessions", "callouts", "mixed"}
+
+
 def check(ok, what):
     global passed, failed
     if ok:
@@ -81,6 +86,9 @@ def judge_role(name, role, truth, got):
                any(s["points"] for s in got[k]["signals"].values())]
         check(not bad, "%s: %s never scored (score 0, no signal points)%s" %
               (name, role, (": " + listed(bad)) if bad else ""))
+        odd = [k for k in srcs if set(got[k]["signals"]) != SIGNALS]
+        check(not odd, "%s: %s: its signals are listed by name, zeros and all%s" %
+              (name, role, (": " + listed(odd)) if odd else ""))
     if "veto_mixed" in musts:
         bad = [k for k in srcs if veto(got[k]) != "mixed"]
         check(not bad, "%s: %s: veto \"mixed\" on all %d%s" %
@@ -180,6 +188,9 @@ def main():
            if any(got[k][f] != v[f] for f in SOURCE_KEYS)]
     check(not off, "%s: per-source counters agree%s" %
           (name, (" (not: " + listed(off) + ")") if off else ""))
+    want = sum(v.get("callouts", 0) for v in truth["sources"].values())
+    check(doc.get("callouts") == want, "%s: callouts in the totals: %s, generated %d" %
+          (name, doc.get("callouts"), want))
     shape(name, truth)
     ledger(name, truth, got)
     for role in sorted(truth["roles"]):

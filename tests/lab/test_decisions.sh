@@ -207,6 +207,9 @@ check "every auto-reply to noreply@ refused 550 5.1.1 by Postfix ($autos_refused
 check "every relay DSN accepted ($dsns_ok of $dsns)" bash -c "[ $dsns -ge 30 ] && [ $dsns_ok = $dsns ]"
 check "every callout answered 250 at RCPT ($callouts_ok of $callouts)" \
 	bash -c "[ $callouts -ge 100 ] && [ $callouts_ok = $callouts ]"
+seen=$(bwc status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["scorer"]["callouts"])')
+log "the agent counted $seen callouts"
+check "status: the agent counted every callout as one ($seen of $callouts)" [ "$seen" = "$callouts" ]
 delivered() { echo $(($(postfix_delivered "$PF" alice) + $(postfix_delivered "$PF" bob))); }
 for _ in $(seq 1 200); do
 	[ "$(delivered)" -ge "$msgs" ] && [ "$(postfix_delivered "$PF" carol)" -ge "$dsns" ] && break

@@ -62,10 +62,11 @@ status_sampler_json(struct agent *a, FILE *out)
 		ss->transactions, ss->null_sender, ss->rcpt_total, ss->rcpt_rejected,
 		ss->malformed_lines, fs->gaps);
 	fprintf(out, ",\"scorer\":{\"tracked_sources\":%u,\"capacity\":%u,\"evictions\":%" PRIu64
+		",\"callouts\":%" PRIu64
 		",\"storm_active\":%s,\"storms\":%" PRIu64 ",\"null_rate_per_min\":%.1f"
 		",\"null_baseline_per_min\":%.1f,\"storm_on_at_per_min\":%.1f"
 		",\"throttle_threshold\":%.1f,\"block_threshold\":%.1f}",
-		st.tracked, st.capacity, st.evictions, st.storm_active ? "true" : "false",
+		st.tracked, st.capacity, st.evictions, st.callouts, st.storm_active ? "true" : "false",
 		st.storms, st.null_rate_short, st.null_baseline, st.storm_on_at, st.eff_throttle,
 		st.eff_block);
 }
@@ -86,10 +87,11 @@ status_sampler_text(struct agent *a, FILE *out)
 		" null_sender=%" PRIu64 " rcpt=%" PRIu64 " rcpt_rejected=%" PRIu64 "\n",
 		ss->sessions, ss->opaque_sessions, ss->transactions, ss->null_sender,
 		ss->rcpt_total, ss->rcpt_rejected);
-	fprintf(out, "scorer    sources=%u storm=%s null_rate=%.1f/min baseline=%.1f/min "
+	fprintf(out, "scorer    sources=%u callouts=%" PRIu64 " storm=%s null_rate=%.1f/min baseline=%.1f/min "
 		"thresholds=%.0f/%.0f decisions: throttle=%" PRIu64 " block=%" PRIu64
 		" unblock=%" PRIu64 " suppressed=%" PRIu64 "\n",
-		st.tracked, st.storm_active ? "ACTIVE" : "no", st.null_rate_short, st.null_baseline,
+		st.tracked, st.callouts, st.storm_active ? "ACTIVE" : "no", st.null_rate_short,
+		st.null_baseline,
 		st.eff_throttle, st.eff_block, a->decisions[AGENT_DEC_THROTTLE],
 		a->decisions[AGENT_DEC_BLOCK], a->decisions[AGENT_DEC_UNBLOCK],
 		a->decisions_suppressed);

@@ -182,6 +182,7 @@ fill_sampler(struct agent *a, struct metrics_snapshot *m)
 	m->smtp_opaque_sessions = ss->opaque_sessions;
 	m->smtp_txn_null = ss->null_sender + ss->bounce_sender;
 	m->smtp_txn_other = ss->transactions - m->smtp_txn_null;
+	m->smtp_callouts = st.callouts;
 	m->smtp_rcpt_rejected = ss->rcpt_rejected;
 	m->smtp_malformed_lines = ss->malformed_lines;
 	m->capture_frames = a->engine.frames;

@@ -308,6 +308,7 @@ print_json(const struct analyze_state *st, const struct smtp_stats *ss,
 	printf(",\n  \"transactions\": %" PRIu64, ss->transactions);
 	printf(",\n  \"null_sender_transactions\": %" PRIu64, ss->null_sender);
 	printf(",\n  \"bounce_sender_transactions\": %" PRIu64, ss->bounce_sender);
+	printf(",\n  \"callouts\": %" PRIu64, stats->callouts);
 	printf(",\n  \"rcpt_total\": %" PRIu64, ss->rcpt_total);
 	printf(",\n  \"rcpt_rejected\": %" PRIu64, ss->rcpt_rejected);
 	printf(",\n  \"rcpt_unknown\": %" PRIu64, ss->rcpt_unknown);
@@ -344,7 +345,7 @@ print_json(const struct analyze_state *st, const struct smtp_stats *ss,
 		printf(", \"signals\": {");
 		for (int k = 0; k < SIG_COUNT; k++)
 			printf("%s\"%s\": {\"value\": %.3f, \"points\": %.1f}", k ? ", " : "",
-			       s->view.sig[k].name ? s->view.sig[k].name : "?",
+			       score_signal_name((enum score_signal_id)k),
 			       s->view.sig[k].value, s->view.sig[k].points);
 		printf("}}");
 	}

@@ -87,6 +87,12 @@ static const char *const sig_name[SIG_COUNT] = {
 	[SIG_MIXED] = "mixed",
 };
 
+const char *
+score_signal_name(enum score_signal_id id)
+{
+	return (unsigned int)id < SIG_COUNT ? sig_name[id] : "unknown";
+}
+
 static const char *const sig_unit[SIG_COUNT] = {
 	[SIG_BOUNCE_RATE] = "/min",
 	[SIG_NULL_SHARE] = "share",

@@ -339,4 +339,7 @@ const char *score_verdict_name(uint8_t v);
 /* The top signals of a view as "name=value +points, ...", at most 3. */
 char *score_reason(const struct score_view *v, char *buf, size_t len);
 
+/* "bounce_rate", ...: a signal's name, also for a source never scored. */
+const char *score_signal_name(enum score_signal_id id);
+
 #endif

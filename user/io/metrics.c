@@ -146,6 +146,10 @@ render_sampler(FILE *f, const struct metrics_snapshot *m)
 		       "MAIL FROM transactions, by sender (null includes postmaster@/mailer-daemon@).");
 		sample(f, "bouncewall_smtp_transactions_total", "{sender=\"null\"}", m->smtp_txn_null);
 		sample(f, "bouncewall_smtp_transactions_total", "{sender=\"other\"}", m->smtp_txn_other);
+		family(f, "bouncewall_smtp_callouts_total", "counter",
+		       "Null-sender transactions that were sender verification (all recipients "
+		       "accepted, no DATA): never counted as bounces.");
+		sample(f, "bouncewall_smtp_callouts_total", NULL, m->smtp_callouts);
 		family(f, "bouncewall_smtp_rcpt_rejected_total", "counter", "Recipients our server answered 5xx.");
 		sample(f, "bouncewall_smtp_rcpt_rejected_total", NULL, m->smtp_rcpt_rejected);
 		family(f, "bouncewall_smtp_malformed_lines_total", "counter",

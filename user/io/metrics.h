@@ -39,6 +39,7 @@ struct metrics_snapshot {
 	uint64_t smtp_opaque_sessions;
 	uint64_t smtp_txn_null;		/* null or postmaster/mailer-daemon */
 	uint64_t smtp_txn_other;
+	uint64_t smtp_callouts;		/* of smtp_txn_null */
 	uint64_t smtp_rcpt_rejected;
 	uint64_t smtp_malformed_lines;
 	uint64_t capture_frames;
