@@ -99,12 +99,12 @@ for srv in bouncewall postfwd postgrey; do
 			"${P50[$srv,$rate]}" "${P99[$srv,$rate]}"
 	done
 done
-for rate in 1000 5000 20000; do
-	emit "policy p99 at ${rate}/s, bouncewall" "${P99[bouncewall,$rate]}" us \
-		postfwd "${P99[postfwd,$rate]}"
-	emit "policy p99 at ${rate}/s, postgrey" "${P99[postgrey,$rate]}" us "" ""
-	emit "policy p50 at ${rate}/s, bouncewall" "${P50[bouncewall,$rate]}" us \
-		postfwd "${P50[postfwd,$rate]}"
+for srv in bouncewall postfwd postgrey; do
+	for rate in 1000 5000 20000; do
+		emit "policy.p50_us.$srv.$rate" "${P50[$srv,$rate]}" us "" ""
+		emit "policy.p99_us.$srv.$rate" "${P99[$srv,$rate]}" us "" ""
+		emit "policy.achieved_rps.$srv.$rate" "${ACH[$srv,$rate]}" req/s "" ""
+	done
 done
 
 # sustained SERVER PORT BOUND_US: the highest rate of the ladder answered
@@ -125,6 +125,7 @@ for bound in 1000 10000; do
 	pf=$(sustained postfwd $PF_PORT $bound)
 	pg=$(sustained postgrey $PG_PORT $bound)
 	echo "sustained with p99 <= $((bound / 1000)) ms: bouncewall $bw/s, postfwd $pf/s, postgrey $pg/s"
-	emit "policy requests/s with p99 <= $((bound / 1000)) ms, bouncewall" "$bw" req/s postfwd "$pf"
-	emit "policy requests/s with p99 <= $((bound / 1000)) ms, postgrey" "$pg" req/s "" ""
+	emit "policy.sustained_rps.bouncewall.p99_$((bound / 1000))ms" "$bw" req/s postfwd "$pf"
+	emit "policy.sustained_rps.postfwd.p99_$((bound / 1000))ms" "$pf" req/s "" ""
+	emit "policy.sustained_rps.postgrey.p99_$((bound / 1000))ms" "$pg" req/s "" ""
 done
