@@ -14,23 +14,12 @@ import os
 import struct
 import sys
 
+from pcap_frames import frames
+
 PICK = {
     "v4": "arkime_submission587-rcpt-553.pcap",
     "v6": "zeek_ipv6-gmail-ehlo-char-by-char.pcap",
 }
-
-
-def frames(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    off = 24
-    while off + 16 <= len(data):
-        _, _, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
-        off += 16
-        yield data[off:off + caplen]
-        off += caplen
 
 
 def tcp_of(ip):

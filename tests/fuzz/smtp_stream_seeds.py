@@ -13,20 +13,9 @@ import os
 import struct
 import sys
 
+from pcap_frames import frames
+
 PORTS = {25, 465, 587, 1224}
-
-
-def packets(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    magic = struct.unpack("<I", data[:4])[0]
-    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    off = 24
-    while off + 16 <= len(data):
-        _, _, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
-        off += 16
-        yield data[off:off + caplen]
-        off += caplen
 
 
 def tcp_of(frame):
@@ -52,7 +41,7 @@ def tcp_of(frame):
 
 def seed(path):
     flows, nexts, out = {}, {}, bytearray()
-    for frame in packets(path):
+    for frame in frames(path):
         d = tcp_of(frame)
         if not d:
             continue
