@@ -253,6 +253,7 @@ demo: deps
 	$(Q)./scripts/demo.sh
 
 bench: deps
+	$(Q)./scripts/install-deps.sh --bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./scripts/bench.sh
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install every Debian 12 package that building and testing bouncewall needs.
 # Idempotent: packages already present are skipped, so `make check` may call it
-# every time without touching the network.
+# every time without touching the network.  --bench adds what only `make
+# bench` uses.
 set -eu
 
 PKGS="clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
@@ -10,9 +11,11 @@ libclang-rt-14-dev libcap-ng-dev iproute2 tcpdump hping3 tshark postfix swaks op
 prometheus python3-scapy procps psmisc libnet-ssleay-perl libio-socket-inet6-perl
 time curl groff-base man-db systemd tcpreplay ethtool nftables libc-ares-dev dnsmasq-base
 libcurl4-openssl-dev libjson-c-dev crowdsec qemu-system-x86 busybox-static cpio"
-# Registers itself with crowdsec's database when configured: installed once
-# crowdsec is (scripts/bench-fleet.sh's baseline).
-LATE="crowdsec-firewall-bouncer"
+# Only `make bench` needs these (scripts/bench-fleet.sh's baseline); the
+# bouncer registers itself with crowdsec's database, so it comes after
+# crowdsec.  `make check` does not depend on them.
+LATE=""
+[ "${1:-}" = --bench ] && LATE="crowdsec-firewall-bouncer"
 
 missing=""
 updated=0
