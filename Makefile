@@ -94,7 +94,7 @@ META_SLOW	:= tests/meta/test_lab_timeout.sh tests/meta/test_scorer_restart.sh
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check check-core build-test unit-test unit-test-san bpf-test \
+.PHONY: all deps check check-core build-test bench-build unit-test unit-test-san bpf-test \
 	analyze-test lab-test install-test fuzz-smoke meta-test meta-check demo bench \
 	fuzz install clean
 
@@ -178,6 +178,10 @@ check-core: $(OBJ_core)
 build-test:
 	$(Q)./tests/make/test_build.sh
 
+# The bench's C programs build against libbw like the tests: make check
+# builds them so an interface change cannot rot them unseen until make bench.
+bench-build: $(BUILD)/bench/bench-xdp $(BUILD)/bench/bench_memory
+
 unit-test: $(UNIT_BIN)
 	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -237,6 +241,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-core
 	$(Q)$(MAKE) --no-print-directory build-test
+	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory unit-test-san
 	$(Q)$(MAKE) --no-print-directory bpf-test

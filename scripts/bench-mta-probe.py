@@ -7,8 +7,11 @@ Sends N messages from SRC to DST:25 one every INTERVAL seconds (each its own
 SMTP session, cleartext, a unique Message-ID), then waits (at most 60 s) for
 each to land in MAILDIR/new or cur.  Prints one JSON object: sent, accepted,
 delivered, and the delivery latency (session start to the file's arrival,
-milliseconds) p50/p90/max.  Run it inside the sender namespace; MAILDIR is
-read from there too (the namespace shares the file system).
+milliseconds) p50/p90/max, and the SMTP session's own time (connect to
+QUIT's answer) and of its connection (connect to the 220 greeting) p50/p90,
+which tell a slow smtpd from a slow queue.  Run it
+inside the sender namespace; MAILDIR is read from there too (the namespace
+shares the file system).
 """
 import glob
 import json
@@ -21,6 +24,8 @@ def main():
     src, dst, rcpt, maildir = sys.argv[1:5]
     n, interval = int(sys.argv[5]), float(sys.argv[6])
     start = {}
+    session = []
+    greeting = []
     accepted = 0
     t0 = time.time()
     for i in range(n):
@@ -34,8 +39,10 @@ def main():
         try:
             s = smtplib.SMTP(dst, 25, source_address=(src, 0), timeout=30,
                              local_hostname="mx.legit.example")
+            greeting.append((time.time() - st) * 1000)
             s.sendmail("alice@legit.example", [rcpt], msg)
             s.quit()
+            session.append((time.time() - st) * 1000)
             accepted += 1
             start[mid] = st
         except (OSError, smtplib.SMTPException):
@@ -60,10 +67,16 @@ def main():
                     break
         time.sleep(0.05)
     lat.sort()
-    pick = lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 1) if lat else None
+    session.sort()
+    greeting.sort()
+    pick = lambda v, q: round(v[min(len(v) - 1, int(q * len(v)))], 1) if v else None
     print(json.dumps({"sent": n, "accepted": accepted, "delivered": len(lat),
-                      "p50_ms": pick(0.5), "p90_ms": pick(0.9),
-                      "max_ms": round(lat[-1], 1) if lat else None}))
+                      "p50_ms": pick(lat, 0.5), "p90_ms": pick(lat, 0.9),
+                      "max_ms": round(lat[-1], 1) if lat else None,
+                      "session_p50_ms": pick(session, 0.5),
+                      "session_p90_ms": pick(session, 0.9),
+                      "greeting_p50_ms": pick(greeting, 0.5),
+                      "greeting_p90_ms": pick(greeting, 0.9)}))
 
 if __name__ == "__main__":
     main()

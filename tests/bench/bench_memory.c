@@ -134,9 +134,8 @@ fill_sources(struct score *sc, uint32_t n, uint64_t t0)
 		.rcpts = 1,
 		.rcpt_5xx = 1,
 		.rcpt_unknown = 1,
-		.rcpt_protected = 1,
-		.rcpt_no_batv = SCORE_UNKNOWN,
-		.dsn_foreign = SCORE_UNKNOWN,
+		.rcpt_checked = 1,
+		.rcpt_unverified = 1,
 	};
 	double t = now_s();
 
