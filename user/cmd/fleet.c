@@ -139,15 +139,17 @@ lift_rule(struct fleet *f, const struct bw_cidr *c)
 	}
 }
 
-static bool
-is_own(struct fleet *f, const struct lapi_decision *d, uint64_t until)
+static struct fleet_entry *
+own_push(struct fleet *f, const struct lapi_decision *d, uint64_t until)
 {
-	const struct fleet_entry *p;
+	struct fleet_entry *p;
 
 	if (!f->watcher || strcmp(d->origin, LAPI_ORIGIN_BOUNCEWALL) != 0)
-		return false;
+		return NULL;
 	p = fleet_table_find(&f->ledger, &d->cidr);
-	return p && (p->until > until ? p->until - until : until - p->until) <= FLEET_ECHO_SLACK_S;
+	if (!p || (p->until > until ? p->until - until : until - p->until) > FLEET_ECHO_SLACK_S)
+		return NULL;
+	return p;
 }
 
 /* The state a decision that comes again keeps (so counters count only
@@ -194,19 +196,27 @@ static void
 take(struct fleet *f, const struct lapi_decision *d)
 {
 	uint64_t now = kern_now_real(), until = now + ((uint64_t)d->remaining_ms + 999) / 1000;
-	struct fleet_entry e = { 0 }, *old = fleet_table_find(&f->lapi, &d->cidr), *p;
+	struct fleet_entry e = { 0 }, *old = fleet_table_find(&f->lapi, &d->cidr), *p, *mine;
 	char cidr[ADDR_CIDR_STRLEN];
 
-	/* Two values naming one CIDR ("1.2.3.4", "1.2.3.4/32"): the longer. */
-	if (old && old->gen == f->gen && old->until > until)
-		until = old->until;
+	mine = own_push(f, d, until);
+	if (mine)
+		mine->id = d->id;	/* what `block del` here retracts */
+
+	/* Two decisions for one CIDR (two sources, a renewal, or two values
+	 * naming it: "1.2.3.4", "1.2.3.4/32"): the longer-lived one stays the
+	 * one held, so only its own end or deletion lifts the block. */
+	if (old && old->gen == f->gen && old->id != d->id && old->until > until) {
+		f->cur.taken++;
+		return;
+	}
 	e.cidr = d->cidr;
 	e.gen = f->gen;
 	e.id = d->id;
 	e.until = until;
 	e.origin = fleet_table_origin(&f->lapi, d->origin);
 	snprintf(e.scenario, sizeof(e.scenario), "%s", d->scenario);
-	e.state = is_own(f, d, until) ? FLEET_OWN : state_kept(old, d);
+	e.state = mine ? FLEET_OWN : state_kept(old, d);
 	if (fleet_table_put(&f->lapi, &e, &p) < 0) {
 		f->ignored[FLEET_IGNORED_REFUSED]++;
 		f->cur.ignored[FLEET_IGNORED_REFUSED]++;
@@ -230,7 +240,8 @@ drop(struct fleet *f, const struct lapi_decision *d)
 	char cidr[ADDR_CIDR_STRLEN];
 	uint8_t state;
 
-	if (!e)
+	/* Another decision for the CIDR is the one held (take()): it stands. */
+	if (!e || e->id != d->id)
 		return;
 	state = e->state;
 	fleet_table_del(&f->lapi, &d->cidr);
