@@ -36,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lapi_stream s;
 	size_t step;
 	char token[LAPI_TOKEN_MAX], dur[64];
-	int64_t v;
+	int64_t v, ids[4];
 
 	if (size < 1)
 		return 0;
@@ -52,7 +52,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lapi_stream_end(&s);
 	lapi_stream_free(&s);
 	lapi_login_parse((const char *)data, size, token, sizeof(token), &v);
-	lapi_alerts_parse_ids((const char *)data, size);
+	lapi_alerts_parse_ids((const char *)data, size, ids, 4);
+	lapi_alert_decision_id((const char *)data, size, &v);
 	if (size < sizeof(dur)) {
 		memcpy(dur, data, size);
 		dur[size] = '\0';

@@ -7,7 +7,8 @@
 # them when deleted; the allowlist wins; the LAPI killed mid-run and
 # restarted costs counted errors and nothing else: both gateways recover,
 # pushes made while it was down arrive once, no rule is duplicated, and
-# the kernel enforced throughout.
+# the kernel enforced throughout; an operator's block del on A retracts
+# A's decision from the LAPI (and B lifts it), never cscli's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/postfix.sh"
 . "$(dirname "$0")/mta.sh"
@@ -269,6 +270,49 @@ check "A's pushed counter matches its alerts" \
 dupes() { "$BW" --socket "$1" block list --json | grep -o '"cidr":"[^"]*"' | sort | uniq -d | grep -q .; }
 check_not "no CIDR listed twice in A's block list" dupes "$LAB_SOCK"
 check_not "no CIDR listed twice in B's block list" dupes "$SOCK_B"
+
+# ---- the operator lifts blocks on A: the fleet follows, no one else's decision goes ----
+# lapi_has VALUE [SCENARIO]: the LAPI holds an active decision on VALUE (of
+# SCENARIO); --all: without it cscli lists only its own and crowdsec's
+lapi_has() {
+	csc decisions list --all --limit 0 -o json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for a in json.load(sys.stdin) or []:
+    for d in a.get("decisions") or []:
+        if d["value"] == sys.argv[1] and (len(sys.argv) < 3 or d["scenario"] == sys.argv[2]):
+            sys.exit(0)
+sys.exit(1)' "$@"
+}
+check "before: the LAPI holds A's decision on $LAB_NET4.61" lapi_has $LAB_NET4.61 bouncewall/operator
+bwa block del $LAB_NET4.61 >/dev/null
+check "A's block del deletes its decision from the LAPI" wait_for $BOUND eval '! lapi_has $LAB_NET4.61'
+check "... and logs it" grep -q "fleet retracted cidr=$LAB_NET4.61/32 id=[1-9]" "$LAB_DIR/agent.log"
+check "B lifts it within two polls" wait_for $BOUND eval '! has "$SOCK_B" $LAB_NET4.61/32 crowdsec'
+check_not "A does not take anything back for it" has "$LAB_SOCK" $LAB_NET4.61/32 crowdsec
+d0=$(drops "$SOCK_B")
+syns $LAB_NET4.61 $B4 10
+check "B passes it again" [ "$(drops "$SOCK_B")" = "$d0" ]
+# The endpoint serves what the agent last published (once a second).
+retracted() { [ "$(metric $MA bouncewall_crowdsec_retracted_total)" = "$1" ]; }
+check "A counts the retraction" wait_for 5 retracted 1
+
+# cscli's ban and A's operator block on one address: A retracts only its
+# own.  Its decision is shorter than cscli's, so the LAPI never streams it
+# back: the id comes from the alert the push created.
+csc decisions add -i $LAB_NET4.64 -d 20m -R "manual" >/dev/null
+check "B enforces cscli's ban on $LAB_NET4.64" wait_for $BOUND has "$SOCK_B" $LAB_NET4.64/32 crowdsec
+bwa block add $LAB_NET4.64 --ttl 10m >/dev/null
+check "A's own block of it reaches the LAPI" wait_for $BOUND lapi_has $LAB_NET4.64 bouncewall/operator
+bwa block del $LAB_NET4.64 >/dev/null
+check "A retracts its decision on $LAB_NET4.64" \
+	wait_for $BOUND grep -q "fleet retracted cidr=$LAB_NET4.64/32 id=[1-9]" "$LAB_DIR/agent.log"
+check "A counts both retractions" wait_for 5 retracted 2
+check "cscli's ban on it is still in the LAPI" lapi_has $LAB_NET4.64
+check_not "A's is not" lapi_has $LAB_NET4.64 bouncewall/operator
+sleep $((2 * POLL))	# two polls of B: time for a wrong lift to happen
+check "B still enforces cscli's ban (the longer decision is the one it holds)" \
+	has "$SOCK_B" $LAB_NET4.64/32 crowdsec
+csc decisions delete -i $LAB_NET4.64 >/dev/null
 
 curl -s "http://127.0.0.1:$MA/metrics" >"$LAB_DIR/a.metrics"
 check "A's metrics show LAPI decisions by origin" \

@@ -433,9 +433,40 @@ alerts(void **state)
 	assert_string_equal(str_at(o, "1.decisions.0.duration"), "31536000s");
 	json_object_put(o);
 	free(body);
-	assert_int_equal(lapi_alerts_parse_ids("[\"7\",\"8\"]", 9), 2);
-	assert_int_equal(lapi_alerts_parse_ids("{\"message\":\"x\"}", 15), -EINVAL);
-	assert_int_equal(lapi_alerts_parse_ids("[\"7\"", 4), -EINVAL);
+}
+
+/* The ids the LAPI gives our pushes, for `block del` to retract them. */
+#define STR(s) (s), strlen(s)
+
+static void
+alert_ids(void **state)
+{
+	static const char got[] = "{\"capacity\":0,\"decisions\":[{\"duration\":\"9m59s\","
+				  "\"id\":42,\"origin\":\"bouncewall\",\"scenario\":"
+				  "\"bouncewall/operator\",\"scope\":\"Ip\",\"type\":\"ban\","
+				  "\"value\":\"10.231.9.9\"}],\"id\":7}";
+	int64_t ids[3] = { -1, -1, -1 }, id = 0;
+
+	(void)state;
+	assert_int_equal(lapi_alerts_parse_ids(STR("[\"7\",\"8\"]"), ids, 3), 2);
+	assert_int_equal(ids[0], 7);
+	assert_int_equal(ids[1], 8);
+	assert_int_equal(ids[2], -1);		/* untouched past the answer */
+	/* numbers too; junk is 0; an answer longer than cap is counted */
+	assert_int_equal(lapi_alerts_parse_ids(STR("[9,\"x\",\"-3\",\"12a\"]"), ids, 3), 4);
+	assert_int_equal(ids[0], 9);
+	assert_int_equal(ids[1], 0);
+	assert_int_equal(ids[2], 0);
+	assert_int_equal(lapi_alerts_parse_ids(STR("{\"message\":\"x\"}"), ids, 3), -EINVAL);
+	assert_int_equal(lapi_alerts_parse_ids(STR("[\"7\""), ids, 3), -EINVAL);
+
+	assert_int_equal(lapi_alert_decision_id(got, sizeof(got) - 1, &id), 0);
+	assert_int_equal(id, 42);
+	assert_int_equal(lapi_alert_decision_id(STR("{\"decisions\":[]}"), &id), -EINVAL);
+	assert_int_equal(lapi_alert_decision_id(STR("{\"decisions\":[{\"id\":\"0\"}]}"), &id),
+			 -EINVAL);
+	assert_int_equal(lapi_alert_decision_id(STR("[]"), &id), -EINVAL);
+	assert_int_equal(lapi_alert_decision_id(STR("{\"decisions\":"), &id), -EINVAL);
 }
 
 static void
@@ -589,6 +620,7 @@ main(void)
 		cmocka_unit_test(stream_bounded_values),
 		cmocka_unit_test(stream_many),
 		cmocka_unit_test(alerts),
+		cmocka_unit_test(alert_ids),
 		cmocka_unit_test(login),
 		cmocka_unit_test(table_basics),
 		cmocka_unit_test(table_matches_model),

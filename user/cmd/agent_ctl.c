@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "agent_postfix.h"
 #include "enforce.h"
+#include "fleet.h"
 #include "json.h"
 #include "log.h"
 #include "names.h"
@@ -273,6 +274,8 @@ static int
 do_rule_del(struct agent *a, const struct request *r, bool allow, FILE *out)
 {
 	char cidr[ADDR_CIDR_STRLEN];
+	const struct rule_entry *old = allow ? NULL : rules_find(&a->rules.block, &r->cidr);
+	bool ours = old && (old->origin == BW_ORIGIN_SCORER || old->origin == BW_ORIGIN_OPERATOR);
 	int ret;
 
 	addr_format_cidr(&r->cidr, cidr, sizeof(cidr));
@@ -285,6 +288,8 @@ do_rule_del(struct agent *a, const struct request *r, bool allow, FILE *out)
 		return refused(a, out, "delete", cidr, allow, &r->cidr, ret);
 	log_info("%s del cidr=%s", allow ? "allow" : "block", cidr);
 	fprintf(out, "deleted %s\n", cidr);
+	if (ours)
+		fleet_block_retract(a, &r->cidr);	/* the fleet lifts it too */
 	return 0;
 }
 

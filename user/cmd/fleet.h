@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 struct agent;
+struct bw_cidr;
 struct rule_entry;
 
 /* Start when crowdsec_url is set (after the loop exists).  0, or -errno
@@ -36,6 +37,13 @@ void fleet_stop(struct agent *a);
 /* enforce.c: a block rule was put.  Ours (scorer, operator) are queued
  * for the LAPI; the fleet's own never go back. */
 void fleet_block_put(struct agent *a, const struct rule_entry *e);
+
+/* agent_ctl.c: the operator deleted a block of ours (scorer or
+ * operator).  Not pushed yet: it never will be; pushed: its decision is
+ * deleted from the LAPI, so the other gateways lift it too.  The LAPI's id
+ * for it comes from the decision stream: a watcher without the bouncer
+ * cannot retract (said in the log), and the decision runs out its time. */
+void fleet_block_retract(struct agent *a, const struct bw_cidr *c);
 
 /* The bouncewall_crowdsec_* families (a metrics_more_fn; arg is the
  * agent's struct fleet). */

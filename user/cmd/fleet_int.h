@@ -41,6 +41,9 @@
 #define FLEET_ECHO_SLACK_S	120
 /* A block without expiry goes to the fleet for a year. */
 #define FLEET_PERMANENT_S	(365 * 86400)
+/* Operator deletions waiting for their LAPI decision to be deleted. */
+#define FLEET_RETRACT_MAX	256
+
 /* The watcher logs in again this long before its token expires. */
 #define FLEET_RENEW_S		300
 
@@ -118,12 +121,18 @@ struct fleet {
 	int64_t token_expire;		/* unix seconds; 0: none */
 	struct fleet_streak push_errors, login_errors;
 	bool queue_full_logged;
+	struct bw_cidr retract[FLEET_RETRACT_MAX];	/* FLEET_RETRACTING */
+	size_t n_retract;
+	struct lapi_call *retract_call;
+	struct bw_cidr retract_cidr;	/* ... and its decision, in flight */
+	int64_t retract_id;		/* 0: asking for it (GET the alert) */
+	int64_t retract_alert;
 
 	/* counters (metrics) */
 	uint64_t errors[FLEET_OP_MAX];
 	uint64_t pulls, applied, lifted, suppressed;
 	uint64_t ignored[FLEET_IGNORED_MAX];
-	uint64_t pushed, push_dropped;
+	uint64_t pushed, push_dropped, retracted;
 };
 
 /* Delay before retry number `errors` (1, 2, ...): doubling from 1 s, at

@@ -67,4 +67,7 @@ fleet_render_metrics(FILE *out, const void *arg)
 	metrics_family(out, "bouncewall_crowdsec_push_queue", "gauge",
 		       "Blocks waiting to be pushed.");
 	fprintf(out, "bouncewall_crowdsec_push_queue %zu\n", f->q_len);
+	metrics_family(out, "bouncewall_crowdsec_retracted_total", "counter",
+		       "Pushed blocks the operator deleted here whose LAPI decision was deleted.");
+	fprintf(out, "bouncewall_crowdsec_retracted_total %" PRIu64 "\n", f->retracted);
 }

@@ -5,10 +5,19 @@
  * A block is queued once per CIDR; the ledger records what the LAPI
  * holds, so a block decided again without outlasting that is not pushed
  * twice, and the bouncer recognises the decision when the LAPI streams it
- * back (fleet.c: is_own).  A batch leaves the queue only when the LAPI
- * took it: a LAPI that is down delays pushes (with backoff), never loses
- * or repeats them.  The watcher logs in for a JWT and logs in again
+ * back (fleet.c: own_push), which also gives the ledger the decision's
+ * id.  A batch leaves the queue only when the LAPI took it: a LAPI that is
+ * down delays pushes (with backoff), never loses or repeats them.  The watcher logs in for a JWT and logs in again
  * before it expires or when the LAPI answers 401.
+ *
+ * A block the operator deletes here is retracted: never pushed when it is
+ * still queued, else its decision deleted from the LAPI by its id
+ * (DELETE /v1/decisions/ID), which deletes nobody else's decision for the
+ * same address.  The id comes from the stream's echo when the bouncer
+ * runs and the LAPI streamed it, else from the alert that carried it
+ * (GET /v1/alerts/ID, the id the push's answer gave).  One deletion at a time, on the same
+ * token, retried with the push's backoff; the other gateways' bouncers
+ * then see it in the stream's deleted list and lift it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +28,9 @@
 #include "fleet_int.h"
 #include "log.h"
 #include "text.h"
+
+static int retract_run(struct fleet *f, uint64_t now);
+static void retract_forget(struct fleet *f, const struct bw_cidr *c);
 
 static uint64_t
 poll_ms(const struct fleet *f)
@@ -116,18 +128,26 @@ fleet_block_put(struct agent *a, const struct rule_entry *e)
 		enqueue(f, e, until);
 }
 
-/* The queue's head item k is done with: its ledger entry follows. */
+/* The queue's head item k is done with: its ledger entry follows, with
+ * the id of the alert that carried it (0: unknown).  One the operator
+ * deleted meanwhile stays to be retracted, or is forgotten when the LAPI
+ * never took it. */
 static void
-settle(struct fleet *f, size_t k, bool pushed)
+settle(struct fleet *f, size_t k, bool pushed, int64_t alert_id)
 {
 	struct fleet_push_item *it = item(f, k);
 	struct fleet_entry *le = fleet_table_find(&f->ledger, &it->cidr);
 
-	if (!le || le->state != FLEET_QUEUED || le->slot != slot_of(f, k))
+	if (!le || le->slot != slot_of(f, k) ||
+	    (le->state != FLEET_QUEUED && le->state != FLEET_RETRACTING))
 		return;		/* a newer item of the same CIDR is queued */
 	if (pushed) {
-		le->state = FLEET_PUSHED;
+		if (le->state == FLEET_QUEUED)
+			le->state = FLEET_PUSHED;
 		le->until = it->until;
+		le->alert_id = alert_id;
+	} else if (le->state == FLEET_RETRACTING) {
+		retract_forget(f, &it->cidr);
 	} else {
 		fleet_table_del(&f->ledger, &it->cidr);
 	}
@@ -223,6 +243,8 @@ push_done(void *arg, const struct lapi_result *r)
 	char cidr[ADDR_CIDR_STRLEN], shown[TEXT_SHOWN_BUF];
 	const char *why;
 	bool ok = r->err == 0 && (r->status == 201 || r->status == 200);
+	int64_t ids[FLEET_PUSH_BATCH] = { 0 };
+	int nids = ok ? lapi_alerts_parse_ids(r->body, r->len, ids, FLEET_PUSH_BATCH) : 0;
 
 	f->push_call = NULL;
 	f->in_flight = 0;
@@ -234,7 +256,8 @@ push_done(void *arg, const struct lapi_result *r)
 
 			if (it->dead)
 				continue;
-			settle(f, k, ok);
+			/* the answer's ids are in the order of the alerts sent */
+			settle(f, k, ok, (int)sent < nids && sent < FLEET_PUSH_BATCH ? ids[sent] : 0);
 			sent++;
 			if (ok && sent <= FLEET_LOG_DECISIONS)
 				log_info("fleet pushed cidr=%s ttl=%" PRIu64 "s scenario=%s",
@@ -291,7 +314,7 @@ batch_format(struct fleet *f, uint64_t now, char **body, size_t *len, size_t *sp
 		if (!it->dead && it->until <= now) {
 			it->dead = true;	/* expired before the LAPI was reachable */
 			f->push_dropped++;
-			settle(f, k, false);
+			settle(f, k, false, 0);
 		}
 		if (it->dead)
 			continue;
@@ -325,15 +348,17 @@ push_run(void *arg)
 	size_t len = 0, span = 0;
 	int ret;
 
-	if (f->push_call || f->login_call)
+	if (f->push_call || f->login_call || f->retract_call)
 		return;
 	if (!f->token[0] || (int64_t)now + FLEET_RENEW_S >= f->token_expire) {
 		/* Once at start (to show bad credentials early), then when
-		 * there is something to push. */
-		if (f->q_len || !f->token_expire)
+		 * there is something to push or retract. */
+		if (f->q_len || f->n_retract || !f->token_expire)
 			login_start(f);
 		return;
 	}
+	if (f->n_retract && retract_run(f, now))
+		return;		/* the push follows when it is done */
 	if (!f->q_len)
 		return;
 	ret = batch_format(f, now, &body, &len, &span);
@@ -367,6 +392,173 @@ push_run(void *arg)
 	f->in_flight = span;
 }
 
+/* ---- retracting ---- */
+
+static void
+retract_forget(struct fleet *f, const struct bw_cidr *c)
+{
+	struct fleet_entry *le = fleet_table_find(&f->ledger, c);
+
+	if (le && le->state == FLEET_RETRACTING)
+		fleet_table_del(&f->ledger, c);
+	for (size_t i = 0; i < f->n_retract; i++) {
+		if (addr_cidr_equal(&f->retract[i], c)) {
+			f->retract[i] = f->retract[--f->n_retract];
+			break;
+		}
+	}
+}
+
+void
+fleet_block_retract(struct agent *a, const struct bw_cidr *c)
+{
+	struct fleet *f = a->fleet;
+	struct fleet_entry *le;
+	char cidr[ADDR_CIDR_STRLEN];
+
+	if (!f || !f->watcher || !(le = fleet_table_find(&f->ledger, c)))
+		return;		/* not ours, or never meant for the LAPI */
+	addr_format_cidr(c, cidr, sizeof(cidr));
+	if (le->state == FLEET_QUEUED && !in_flight(f, le->slot)) {
+		f->queue[le->slot].dead = true;		/* it never leaves */
+		fleet_table_del(&f->ledger, c);
+		log_info("fleet retract cidr=%s msg=\"not pushed yet: dropped from the queue\"", cidr);
+		return;
+	}
+	if (le->state == FLEET_RETRACTING)
+		return;
+	if (f->n_retract >= FLEET_RETRACT_MAX) {
+		log_warn("fleet retract cidr=%s msg=\"too many retractions pending: the LAPI keeps "
+			 "the decision until it expires\"", cidr);
+		return;
+	}
+	le->state = FLEET_RETRACTING;	/* a push in flight settles into it */
+	f->retract[f->n_retract++] = *c;
+	log_info("fleet retract cidr=%s msg=\"deleting its LAPI decision\"", cidr);
+	push_soon(f, 0);
+}
+
+/* A retraction's call failed: try again with the push's backoff, or give
+ * up when the LAPI refused it (asking again would not help). */
+static void
+retract_failed(struct fleet *f, const struct lapi_result *r, const char *cidr)
+{
+	char shown[TEXT_SHOWN_BUF];
+	const char *why;
+
+	f->errors[FLEET_OP_PUSH]++;
+	if (r->err == 0 && r->status >= 400 && r->status < 500 && r->status != 401 &&
+	    r->status != 403) {
+		log_err("fleet retract refused cidr=%s status=%ld body=\"%s\" msg=\"the decision "
+			"stays in the LAPI until it expires\"", cidr, r->status,
+			text_shown(shown, r->body, strlen(r->body)));
+		retract_forget(f, &f->retract_cidr);
+		push_soon(f, 0);
+		return;
+	}
+	if (r->status == 401 || r->status == 403)
+		explicit_bzero(f->token, sizeof(f->token));	/* log in again */
+	why = r->err ? r->what : "unexpected HTTP status";
+	if (fleet_streak_fail(&f->push_errors, r->status, why))
+		log_err("fleet retract failed cidr=%s status=%ld err=\"%s\" errors=%u "
+			"msg=\"retrying with backoff\"", cidr, r->status, why, f->push_errors.n);
+	push_soon(f, r->status == 401 && f->push_errors.n == 1 ? 0 :
+		  fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
+}
+
+static void
+retract_done(void *arg, const struct lapi_result *r)
+{
+	struct fleet *f = arg;
+	struct fleet_entry *le;
+	char cidr[ADDR_CIDR_STRLEN];
+	int64_t id = 0;
+
+	f->retract_call = NULL;
+	addr_format_cidr(&f->retract_cidr, cidr, sizeof(cidr));
+	if (r->err || (r->status != 200 && r->status != 404)) {
+		retract_failed(f, r, cidr);
+		return;
+	}
+	if (fleet_streak_ok(&f->push_errors))
+		log_info("fleet push recovered");
+	if (!f->retract_id) {
+		/* The alert: its decision's id, or none left (expired or
+		 * deleted by someone else). */
+		le = fleet_table_find(&f->ledger, &f->retract_cidr);
+		if (r->status == 200 && lapi_alert_decision_id(r->body, r->len, &id) == 0 && le &&
+		    le->state == FLEET_RETRACTING) {
+			le->id = id;
+		} else {
+			log_info("fleet retract cidr=%s alert=%" PRId64 " msg=\"no decision left "
+				 "to delete\"", cidr, f->retract_alert);
+			retract_forget(f, &f->retract_cidr);
+		}
+		push_soon(f, 0);
+		return;
+	}
+	retract_forget(f, &f->retract_cidr);
+	f->retracted++;
+	log_info("fleet retracted cidr=%s id=%" PRId64 "%s", cidr, f->retract_id,
+		 r->status == 404 ? " msg=\"already gone\"" : "");
+	if (f->n_retract || f->q_len)
+		push_soon(f, 0);
+}
+
+/* Start the next call of the first retraction that can make one: the
+ * deletion of its decision, or the lookup of its alert for the decision's
+ * id when the stream has not given it; drop those that expired or were
+ * blocked again meanwhile.  1 when a call started. */
+static int
+retract_run(struct fleet *f, uint64_t now)
+{
+	char url[BW_URL_MAX + 48], auth[LAPI_TOKEN_MAX + 32];
+	struct lapi_request r = { 0 };
+	size_t i = 0;
+	int ret;
+
+	while (!f->retract_call && i < f->n_retract) {
+		const struct bw_cidr *c = &f->retract[i];
+		struct fleet_entry *le = fleet_table_find(&f->ledger, c);
+
+		if (!le || le->state != FLEET_RETRACTING || le->until <= now) {
+			retract_forget(f, c);	/* the same i is the next one */
+			continue;
+		}
+		if (le->id <= 0 && le->alert_id <= 0) {
+			i++;			/* its push is still on its way */
+			continue;
+		}
+		f->retract_cidr = *c;
+		f->retract_id = le->id > 0 ? le->id : 0;
+		f->retract_alert = le->alert_id;
+		if (f->retract_id) {
+			snprintf(url, sizeof(url), "%s/v1/decisions/%" PRId64, f->base, le->id);
+			r.method = "DELETE";
+		} else {
+			snprintf(url, sizeof(url), "%s/v1/alerts/%" PRId64, f->base, le->alert_id);
+			r.method = "GET";
+		}
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
+		r.url = url;
+		r.headers[0] = auth;
+		r.max_body = FLEET_SMALL_BODY_MAX;
+		r.timeout_ms = FLEET_CALL_TIMEOUT_MS;
+		r.on_done = retract_done;
+		r.arg = f;
+		ret = lapi_call_start(f->http, &r, &f->retract_call);
+		explicit_bzero(auth, sizeof(auth));
+		if (ret < 0) {
+			f->errors[FLEET_OP_PUSH]++;
+			fleet_streak_fail(&f->push_errors, 0, strerror(-ret));
+			push_soon(f, fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
+			return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- life cycle ---- */
 
 void
@@ -381,11 +573,21 @@ fleet_push_maint(struct fleet *f, uint64_t now)
 		if (f->ledger_pos >= f->ledger.n)
 			f->ledger_pos = 0;
 		e = &f->ledger.v[f->ledger_pos];
-		if (e->state == FLEET_PUSHED && e->until + FLEET_ECHO_SLACK_S < now)
-			fleet_table_del(&f->ledger, &e->cidr);
-		else
+		if ((e->state == FLEET_PUSHED || e->state == FLEET_RETRACTING) &&
+		    e->until + FLEET_ECHO_SLACK_S < now) {
+			struct bw_cidr c = e->cidr;	/* e moves on delete */
+
+			if (e->state == FLEET_RETRACTING)
+				retract_forget(f, &c);
+			else
+				fleet_table_del(&f->ledger, &c);
+		} else {
 			f->ledger_pos++;
+		}
 	}
+	/* A retraction waits for its decision's echo from the stream. */
+	if (f->n_retract && !f->push_call && !f->login_call && !f->retract_call)
+		push_soon(f, 0);
 }
 
 int

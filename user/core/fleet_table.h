@@ -34,6 +34,8 @@ enum fleet_state {
 	/* A ledger entry: a block of ours ... */
 	FLEET_QUEUED,		/* ... waiting to be pushed */
 	FLEET_PUSHED,		/* ... the LAPI has */
+	FLEET_RETRACTING,	/* ... the operator lifted: its LAPI
+				 * decision is to be deleted */
 };
 
 struct fleet_entry {
@@ -43,6 +45,7 @@ struct fleet_entry {
 	uint16_t slot;		/* ledger: position in the push queue */
 	uint32_t gen;		/* the startup pull that last saw it */
 	int64_t id;		/* the LAPI's decision id */
+	int64_t alert_id;	/* ledger: the alert that carried our push */
 	uint64_t until;		/* unix seconds */
 	char scenario[LAPI_SCENARIO_MAX + 1];
 };

@@ -2,6 +2,7 @@
  * lapi_alert.c - login and alert bodies for the LAPI (lapi_alert.h).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json_object.h>
@@ -223,17 +224,59 @@ lapi_alerts_format(FILE *f, const struct lapi_push *p, size_t n, int64_t now,
 	return emit(f, arr, 0);
 }
 
+/* A positive id written as a JSON string ("12", the LAPI's way for
+ * alerts) or number; 0 for anything else. */
+static int64_t
+id_of(struct json_object *v)
+{
+	const char *s;
+	char *end;
+	long long n;
+
+	if (json_object_is_type(v, json_type_int)) {
+		n = (long long)json_object_get_int64(v);
+		return n > 0 ? (int64_t)n : 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return 0;
+	s = json_object_get_string(v);
+	if (*s < '1' || *s > '9')
+		return 0;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	return errno || *end ? 0 : (int64_t)n;
+}
+
 int
-lapi_alerts_parse_ids(const char *body, size_t len)
+lapi_alerts_parse_ids(const char *body, size_t len, int64_t *ids, size_t cap)
 {
 	struct json_object *o = parse_small(body, len);
-	int n;
+	size_t n;
 
 	if (!o || !json_object_is_type(o, json_type_array)) {
 		json_object_put(o);
 		return -EINVAL;
 	}
-	n = (int)json_object_array_length(o);
+	n = json_object_array_length(o);
+	for (size_t i = 0; i < n && i < cap; i++)
+		ids[i] = id_of(json_object_array_get_idx(o, i));
 	json_object_put(o);
-	return n;
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int
+lapi_alert_decision_id(const char *body, size_t len, int64_t *id)
+{
+	struct json_object *o = parse_small(body, len), *ds, *d, *v;
+	int ret = -EINVAL;
+
+	if (!o)
+		return -EINVAL;
+	if (json_object_object_get_ex(o, "decisions", &ds) &&
+	    json_object_is_type(ds, json_type_array) && json_object_array_length(ds) > 0 &&
+	    (d = json_object_array_get_idx(ds, 0)) && json_object_is_type(d, json_type_object) &&
+	    json_object_object_get_ex(d, "id", &v) && (*id = id_of(v)) > 0)
+		ret = 0;
+	json_object_put(o);
+	return ret;
 }

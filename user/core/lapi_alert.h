@@ -46,8 +46,13 @@ int lapi_login_parse(const char *body, size_t len, char *token, size_t tokcap,
 int lapi_alerts_format(FILE *f, const struct lapi_push *p, size_t n, int64_t now,
 		       const char *version);
 
-/* The answer to POST /v1/alerts: a JSON array of alert ids.  How many,
- * or -EINVAL. */
-int lapi_alerts_parse_ids(const char *body, size_t len);
+/* The answer to POST /v1/alerts: a JSON array of alert ids, in the order
+ * the alerts were sent.  The first cap into ids (0 for one that is not a
+ * positive id); how many there are, or -EINVAL. */
+int lapi_alerts_parse_ids(const char *body, size_t len, int64_t *ids, size_t cap);
+
+/* The answer to GET /v1/alerts/ID: the id of its first decision (ours
+ * carry one each).  0, or -EINVAL when there is none. */
+int lapi_alert_decision_id(const char *body, size_t len, int64_t *id);
 
 #endif
