@@ -338,13 +338,38 @@ batch_format(struct fleet *f, uint64_t now, char **body, size_t *len, size_t *sp
 	return ret;
 }
 
+/* A call to the LAPI on the watcher's token: the path under crowdsec_url,
+ * an optional JSON body.  0 or -errno (as lapi_call_start). */
+static int
+watcher_call(struct fleet *f, const char *method, const char *path, const char *body,
+	     size_t len, lapi_done_fn *done, struct lapi_call **out)
+{
+	char url[BW_URL_MAX + 64], auth[LAPI_TOKEN_MAX + 32];
+	struct lapi_request r = { 0 };
+	int ret;
+
+	snprintf(url, sizeof(url), "%s%s", f->base, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
+	r.method = method;
+	r.url = url;
+	r.headers[0] = auth;
+	r.body = body;
+	r.body_len = len;
+	r.max_body = FLEET_SMALL_BODY_MAX;
+	r.timeout_ms = FLEET_CALL_TIMEOUT_MS;
+	r.on_done = done;
+	r.arg = f;
+	ret = lapi_call_start(f->http, &r, out);
+	explicit_bzero(auth, sizeof(auth));
+	return ret;
+}
+
 static void
 push_run(void *arg)
 {
 	struct fleet *f = arg;
 	uint64_t now = kern_now_real();
-	char url[BW_URL_MAX + 32], auth[LAPI_TOKEN_MAX + 32], *body = NULL;
-	struct lapi_request r = { 0 };
+	char *body = NULL;
 	size_t len = 0, span = 0;
 	int ret;
 
@@ -368,20 +393,8 @@ push_run(void *arg)
 			push_soon(f, 0);
 		return;
 	}
-	snprintf(url, sizeof(url), "%s/v1/alerts", f->base);
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
-	r.method = "POST";
-	r.url = url;
-	r.headers[0] = auth;
-	r.body = body;
-	r.body_len = len;
-	r.max_body = FLEET_SMALL_BODY_MAX;
-	r.timeout_ms = FLEET_CALL_TIMEOUT_MS;
-	r.on_done = push_done;
-	r.arg = f;
 	if (ret == 0)
-		ret = lapi_call_start(f->http, &r, &f->push_call);
-	explicit_bzero(auth, sizeof(auth));
+		ret = watcher_call(f, "POST", "/v1/alerts", body, len, push_done, &f->push_call);
 	free(body);
 	if (ret < 0) {
 		f->errors[FLEET_OP_PUSH]++;
@@ -512,8 +525,7 @@ retract_done(void *arg, const struct lapi_result *r)
 static int
 retract_run(struct fleet *f, uint64_t now)
 {
-	char url[BW_URL_MAX + 48], auth[LAPI_TOKEN_MAX + 32];
-	struct lapi_request r = { 0 };
+	char path[64];
 	size_t i = 0;
 	int ret;
 
@@ -532,22 +544,12 @@ retract_run(struct fleet *f, uint64_t now)
 		f->retract_cidr = *c;
 		f->retract_id = le->id > 0 ? le->id : 0;
 		f->retract_alert = le->alert_id;
-		if (f->retract_id) {
-			snprintf(url, sizeof(url), "%s/v1/decisions/%" PRId64, f->base, le->id);
-			r.method = "DELETE";
-		} else {
-			snprintf(url, sizeof(url), "%s/v1/alerts/%" PRId64, f->base, le->alert_id);
-			r.method = "GET";
-		}
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->token);
-		r.url = url;
-		r.headers[0] = auth;
-		r.max_body = FLEET_SMALL_BODY_MAX;
-		r.timeout_ms = FLEET_CALL_TIMEOUT_MS;
-		r.on_done = retract_done;
-		r.arg = f;
-		ret = lapi_call_start(f->http, &r, &f->retract_call);
-		explicit_bzero(auth, sizeof(auth));
+		if (f->retract_id)
+			snprintf(path, sizeof(path), "/v1/decisions/%" PRId64, le->id);
+		else
+			snprintf(path, sizeof(path), "/v1/alerts/%" PRId64, le->alert_id);
+		ret = watcher_call(f, f->retract_id ? "DELETE" : "GET", path, NULL, 0, retract_done,
+				   &f->retract_call);
 		if (ret < 0) {
 			f->errors[FLEET_OP_PUSH]++;
 			fleet_streak_fail(&f->push_errors, 0, strerror(-ret));
