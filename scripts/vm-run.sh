@@ -12,8 +12,9 @@
 #
 # Usage: scripts/vm-run.sh [-t SECONDS] [-o OUTDIR] -- COMMAND [ARG]...
 #   COMMAND runs in the VM with this machine's root filesystem mounted
-#   read-only as its own root (9p), fresh tmpfs on /tmp and /run, bpffs
-#   on /sys/fs/bpf, the current directory and environment variables named
+#   read-only as its own root (9p), fresh tmpfs on /tmp and /run (a
+#   checkout under them is mounted back, read-only), bpffs on
+#   /sys/fs/bpf, the current directory and environment variables named
 #   in VM_ENV (space-separated) carried over.  OUTDIR (default: a fresh
 #   temp dir) is shared read-write as $VM_OUT.  The VM's console goes to
 #   stdout; the exit status is the command's (125: the VM did not report
@@ -115,6 +116,13 @@ rm -f "$out/rc"
 	for v in ${VM_ENV:-}; do
 		[ -n "${!v+x}" ] && printf 'export %s=%q\n' "$v" "${!v}"
 	done
+	# The guest's /tmp and /run are fresh: a checkout under them (a CI
+	# clone in /tmp) comes over 9p, read-only, at the same path.
+	case $ROOT in
+	/tmp/* | /run/*)
+		printf 'mkdir -p %q && mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 repo %q || exit 125\n' \
+			"$ROOT" "$ROOT" ;;
+	esac
 	printf 'cd %q || exit 125\n' "$PWD"
 	printf '%q ' "$@"
 	echo
@@ -129,7 +137,8 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 102
 	-kernel "$kernel" -initrd "$VM_DIR/initrd.gz" \
 	-append "console=ttyS0 quiet panic=-1 edd=off" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs "local,path=$out,mount_tag=vmout,security_model=none" </dev/null 2>&1 |
+	-virtfs "local,path=$out,mount_tag=vmout,security_model=none" \
+	-virtfs "local,path=$ROOT,mount_tag=repo,security_model=none,readonly=on" </dev/null 2>&1 |
 	tr -d '\r' | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' |
 	grep -v -e '^\[ *[0-9]*\.[0-9]*\] ' -e 'SeaBIOS' -e '^Booting from' -e '^$'
 [ -s "$out/rc" ] || exit 125
