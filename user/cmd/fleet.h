@@ -40,9 +40,8 @@ void fleet_block_put(struct agent *a, const struct rule_entry *e);
 
 /* agent_ctl.c: the operator deleted a block of ours (scorer or
  * operator).  Not pushed yet: it never will be; pushed: its decision is
- * deleted from the LAPI, so the other gateways lift it too.  The LAPI's id
- * for it comes from the decision stream: a watcher without the bouncer
- * cannot retract (said in the log), and the decision runs out its time. */
+ * deleted from the LAPI by its id (from the decision stream, or from the
+ * alert that carried it), so the other gateways lift it too. */
 void fleet_block_retract(struct agent *a, const struct bw_cidr *c);
 
 /* The bouncewall_crowdsec_* families (a metrics_more_fn; arg is the

@@ -7,17 +7,18 @@
  * twice, and the bouncer recognises the decision when the LAPI streams it
  * back (fleet.c: own_push), which also gives the ledger the decision's
  * id.  A batch leaves the queue only when the LAPI took it: a LAPI that is
- * down delays pushes (with backoff), never loses or repeats them.  The watcher logs in for a JWT and logs in again
- * before it expires or when the LAPI answers 401.
+ * down delays pushes (with backoff), never loses or repeats them.  The
+ * watcher logs in for a JWT and logs in again before it expires or when
+ * the LAPI answers 401.
  *
  * A block the operator deletes here is retracted: never pushed when it is
  * still queued, else its decision deleted from the LAPI by its id
  * (DELETE /v1/decisions/ID), which deletes nobody else's decision for the
  * same address.  The id comes from the stream's echo when the bouncer
  * runs and the LAPI streamed it, else from the alert that carried it
- * (GET /v1/alerts/ID, the id the push's answer gave).  One deletion at a time, on the same
- * token, retried with the push's backoff; the other gateways' bouncers
- * then see it in the stream's deleted list and lift it.
+ * (GET /v1/alerts/ID, the id the push's answer gave).  One call at a
+ * time, on the same token, retried with the push's backoff; the other
+ * gateways' bouncers then see it in the stream's deleted list and lift it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -233,6 +234,44 @@ login_start(struct fleet *f)
 	}
 }
 
+/* ---- the watcher's calls ---- */
+
+/* An answer no retry would change: a 4xx other than a token refused. */
+static bool
+refused_for_good(const struct lapi_result *r)
+{
+	return r->err == 0 && r->status >= 400 && r->status < 500 && r->status != 401 &&
+	       r->status != 403;
+}
+
+/* A watcher call (push or retraction) that failed but may work later, or
+ * could not start (status 0): counted, a refused token dropped so the
+ * watcher logs in again, retried with backoff (at once for a token that
+ * just expired).  True when the failure is to be logged. */
+static bool
+watcher_retry(struct fleet *f, long status, const char *why)
+{
+	bool log;
+
+	f->errors[FLEET_OP_PUSH]++;
+	if (status == 401 || status == 403)
+		explicit_bzero(f->token, sizeof(f->token));	/* log in again */
+	log = fleet_streak_fail(&f->push_errors, status, why);
+	push_soon(f, status == 401 && f->push_errors.n == 1 ? 0 :
+		  fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
+	return log;
+}
+
+/* A watcher call answered: the end of a failure streak, logged. */
+static void
+watcher_ok(struct fleet *f)
+{
+	unsigned int failed = fleet_streak_ok(&f->push_errors);
+
+	if (failed)
+		log_info("fleet push recovered after errors=%u", failed);
+}
+
 /* ---- pushing ---- */
 
 static void
@@ -248,8 +287,7 @@ push_done(void *arg, const struct lapi_result *r)
 
 	f->push_call = NULL;
 	f->in_flight = 0;
-	if (ok || (r->err == 0 && r->status >= 400 && r->status < 500 && r->status != 401 &&
-		   r->status != 403)) {
+	if (ok || refused_for_good(r)) {
 		/* Taken, or refused as malformed: sending it again would not help. */
 		for (size_t k = 0; k < n; k++) {
 			struct fleet_push_item *it = item(f, k);
@@ -268,10 +306,7 @@ push_done(void *arg, const struct lapi_result *r)
 		pop(f, n);
 		if (ok) {
 			f->pushed += sent;
-			unsigned int failed = fleet_streak_ok(&f->push_errors);
-
-			if (failed)
-				log_info("fleet push recovered after errors=%u", failed);
+			watcher_ok(f);
 		} else {
 			f->push_dropped += sent;
 			f->errors[FLEET_OP_PUSH]++;
@@ -282,17 +317,11 @@ push_done(void *arg, const struct lapi_result *r)
 			push_soon(f, 0);
 		return;
 	}
-	f->errors[FLEET_OP_PUSH]++;
-	if (r->status == 401 || r->status == 403)
-		explicit_bzero(f->token, sizeof(f->token));	/* log in again */
 	why = r->err ? r->what : "unexpected HTTP status";
-	if (fleet_streak_fail(&f->push_errors, r->status, why))
+	if (watcher_retry(f, r->status, why))
 		log_err("fleet push failed url=%s status=%ld err=\"%s\" queued=%zu errors=%u "
 			"msg=\"retrying with backoff\"", f->shown, r->status, why, f->q_len,
 			f->push_errors.n);
-	/* A token that just expired is renewed at once; anything else waits. */
-	push_soon(f, r->status == 401 && f->push_errors.n == 1 ? 0 :
-		  fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
 }
 
 /* The batch at the head of the queue as JSON into *body; how many items
@@ -397,9 +426,7 @@ push_run(void *arg)
 		ret = watcher_call(f, "POST", "/v1/alerts", body, len, push_done, &f->push_call);
 	free(body);
 	if (ret < 0) {
-		f->errors[FLEET_OP_PUSH]++;
-		fleet_streak_fail(&f->push_errors, 0, strerror(-ret));
-		push_soon(f, fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
+		watcher_retry(f, 0, strerror(-ret));
 		return;
 	}
 	f->in_flight = span;
@@ -459,9 +486,8 @@ retract_failed(struct fleet *f, const struct lapi_result *r, const char *cidr)
 	char shown[TEXT_SHOWN_BUF];
 	const char *why;
 
-	f->errors[FLEET_OP_PUSH]++;
-	if (r->err == 0 && r->status >= 400 && r->status < 500 && r->status != 401 &&
-	    r->status != 403) {
+	if (refused_for_good(r)) {
+		f->errors[FLEET_OP_PUSH]++;
 		log_err("fleet retract refused cidr=%s status=%ld body=\"%s\" msg=\"the decision "
 			"stays in the LAPI until it expires\"", cidr, r->status,
 			text_shown(shown, r->body, strlen(r->body)));
@@ -469,14 +495,10 @@ retract_failed(struct fleet *f, const struct lapi_result *r, const char *cidr)
 		push_soon(f, 0);
 		return;
 	}
-	if (r->status == 401 || r->status == 403)
-		explicit_bzero(f->token, sizeof(f->token));	/* log in again */
 	why = r->err ? r->what : "unexpected HTTP status";
-	if (fleet_streak_fail(&f->push_errors, r->status, why))
+	if (watcher_retry(f, r->status, why))
 		log_err("fleet retract failed cidr=%s status=%ld err=\"%s\" errors=%u "
 			"msg=\"retrying with backoff\"", cidr, r->status, why, f->push_errors.n);
-	push_soon(f, r->status == 401 && f->push_errors.n == 1 ? 0 :
-		  fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
 }
 
 static void
@@ -493,8 +515,7 @@ retract_done(void *arg, const struct lapi_result *r)
 		retract_failed(f, r, cidr);
 		return;
 	}
-	if (fleet_streak_ok(&f->push_errors))
-		log_info("fleet push recovered");
+	watcher_ok(f);
 	if (!f->retract_id) {
 		/* The alert: its decision's id, or none left (expired or
 		 * deleted by someone else). */
@@ -551,9 +572,7 @@ retract_run(struct fleet *f, uint64_t now)
 		ret = watcher_call(f, f->retract_id ? "DELETE" : "GET", path, NULL, 0, retract_done,
 				   &f->retract_call);
 		if (ret < 0) {
-			f->errors[FLEET_OP_PUSH]++;
-			fleet_streak_fail(&f->push_errors, 0, strerror(-ret));
-			push_soon(f, fleet_backoff_ms(f->push_errors.n, 1000, poll_ms(f)));
+			watcher_retry(f, 0, strerror(-ret));
 			return 0;
 		}
 		return 1;
@@ -587,7 +606,7 @@ fleet_push_maint(struct fleet *f, uint64_t now)
 			f->ledger_pos++;
 		}
 	}
-	/* A retraction waits for its decision's echo from the stream. */
+	/* A retraction waits for an id: the stream's echo or the push's answer. */
 	if (f->n_retract && !f->push_call && !f->login_call && !f->retract_call)
 		push_soon(f, 0);
 }
