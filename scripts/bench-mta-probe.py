@@ -9,9 +9,9 @@ each to land in MAILDIR/new or cur.  Prints one JSON object: sent, accepted,
 delivered, and the delivery latency (session start to the file's arrival,
 milliseconds) p50/p90/max, and the SMTP session's own time (connect to
 QUIT's answer) and of its connection (connect to the 220 greeting) p50/p90,
-which tell a slow smtpd from a slow queue.  Run it
-inside the sender namespace; MAILDIR is read from there too (the namespace
-shares the file system).
+which tell a slow smtpd from a slow queue.  Run it inside the sender
+namespace; MAILDIR is read from there too (the namespace shares the file
+system).
 """
 import glob
 import json

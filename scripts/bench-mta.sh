@@ -12,9 +12,8 @@
 #   storm, bouncewall  the same, under the storm
 # The storm: STORM_SOURCES innocent MTAs (default 150) bouncing to random
 # and real users, 90% over TLS, plus 5 loud cleartext sources; the probe:
-# PROBES legitimate messages (default 100), one every 0.1 s (all inside the
-# storm: enough that the median moves by less than the 10% target between
-# two calm runs).
+# PROBES legitimate messages (default 100), one every 0.1 s, all inside the
+# storm.
 #
 # The storm comes from other machines in real life: here its generator runs
 # on the last CPU and Postfix, the agent and the probe on the others, so the
